@@ -1,0 +1,317 @@
+"""Exact values and gradients of JAX references, in float64, compiled once per signature.
+
+The checker calls these with the same concrete arguments it hands to the NumPy code under
+test. Arguments are normalised before JAX sees them:
+
+* floating arrays (and Python floats) become float64 -- float32 inputs are upcast, so the
+  oracle computes exactly at the float32 point instead of in float32 arithmetic;
+* other arrays (integer labels, booleans) keep their dtype;
+* Python ints, bools, strings and None are *static*: they are closed over, not traced, and
+  their value is part of the cache key (so a reference may use them as shapes or flags).
+
+One jitted ``jax.value_and_grad`` is cached per (reference, wrt, argument signature) in a
+bounded LRU cache that holds the reference itself, so its id cannot be recycled while cached.
+A reference that cannot be traced under ``jax.jit`` (Python control flow on values, ``float``
+of an argument, ...) falls back once to the un-jitted transformation, and the key remembers it.
+
+Errors raised by a reference, and non-finite values it returns, propagate unchanged: judging
+them is the checker's job.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+CACHE_SIZE = 256
+
+# Raised when tracing under jit needs a concrete value; plain jax.grad may still work.
+_NEEDS_CONCRETE = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerIntegerConversionError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.NonConcreteBooleanIndexError,
+)
+_STATIC_TYPES = (bool, int, str, type(None))
+
+
+@dataclass
+class _Entry:
+    reference: Callable[..., Any]  # keeps id(reference) from being reused while cached
+    jitted: Callable[..., Any]
+    eager: Callable[..., Any]
+    use_jit: bool = True
+
+
+_cache: OrderedDict[tuple, _Entry] = OrderedDict()
+_lock = threading.Lock()
+_stats = {"hits": 0, "misses": 0, "fallbacks": 0}
+
+
+# --- argument handling -------------------------------------------------------------------------
+
+
+def _require_x64() -> None:
+    if not jax.config.read("jax_enable_x64"):
+        raise RuntimeError(
+            "harness.oracle needs jax_enable_x64; something turned it off after import "
+            '(call jax.config.update("jax_enable_x64", True))'
+        )
+
+
+def _normalise(arg: Any) -> tuple[bool, Any, tuple]:
+    """Returns (is_static, value, key part) for one argument."""
+    if isinstance(arg, _STATIC_TYPES):
+        return True, arg, ("static", type(arg).__name__, arg)
+    array = np.asarray(arg)
+    if array.dtype == object:
+        raise TypeError(f"cannot pass an object of type {type(arg).__name__} to a JAX reference")
+    if jnp.issubdtype(array.dtype, jnp.floating):
+        array = array.astype(np.float64)
+    elif jnp.issubdtype(array.dtype, jnp.complexfloating):
+        array = array.astype(np.complex128)
+    return False, array, ("array", array.shape, array.dtype.str)
+
+
+def _prepare(args: Sequence[Any]) -> tuple[list[bool], list[Any], tuple]:
+    statics, values, key = [], [], []
+    for arg in args:
+        is_static, value, part = _normalise(arg)
+        statics.append(is_static)
+        values.append(value)
+        key.append(part)
+    return statics, values, tuple(key)
+
+
+def _check_wrt(wrt: Sequence[int], statics: list[bool], values: list[Any]) -> tuple[int, ...]:
+    count = len(values)
+    if isinstance(wrt, int):
+        wrt = (wrt,)
+    indices = []
+    for index in wrt:
+        if not -count <= index < count:
+            raise ValueError(f"wrt index {index} out of range for {count} arguments")
+        index %= count
+        if statics[index] or not jnp.issubdtype(values[index].dtype, jnp.floating):
+            kind = type(values[index]).__name__ if statics[index] else values[index].dtype
+            raise TypeError(f"cannot differentiate with respect to argument {index} ({kind})")
+        indices.append(index)
+    if not indices:
+        raise ValueError("wrt must name at least one argument")
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"wrt has repeated indices: {tuple(wrt)}")
+    return tuple(indices)
+
+
+def _scalar_output(reference: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps reference so its output is checked to be one number and reshaped to ()."""
+
+    def scalar(*args: Any) -> jax.Array:
+        out = jnp.asarray(reference(*args))
+        if out.size != 1:
+            name = getattr(reference, "__name__", repr(reference))
+            raise ValueError(
+                f"reference {name} must return a scalar (size 1), got shape {out.shape}"
+            )
+        return jnp.reshape(out, ())
+
+    return scalar
+
+
+def _bind_statics(
+    fn: Callable[..., Any], statics: list[bool], values: list[Any]
+) -> Callable[..., Any]:
+    """Closes over the static arguments; the result takes only the array arguments."""
+    template = [arg if is_static else None for arg, is_static in zip(values, statics, strict=True)]
+    positions = [i for i, is_static in enumerate(statics) if not is_static]
+
+    def bound(*arrays: Any) -> Any:
+        full = list(template)
+        for position, array in zip(positions, arrays, strict=True):
+            full[position] = array
+        return fn(*full)
+
+    return bound
+
+
+# --- the cache ---------------------------------------------------------------------------------
+
+
+def _lookup(
+    reference: Callable[..., Any],
+    kind: tuple,
+    statics: list[bool],
+    values: list[Any],
+    key: tuple,
+    build: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> _Entry:
+    full_key = (id(reference), kind, key)
+    with _lock:
+        entry = _cache.get(full_key)
+        if entry is not None and entry.reference is reference:
+            _cache.move_to_end(full_key)
+            _stats["hits"] += 1
+            return entry
+        _stats["misses"] += 1
+        transformed = build(_bind_statics(_scalar_output(reference), statics, values))
+        entry = _Entry(reference=reference, jitted=jax.jit(transformed), eager=transformed)
+        _cache[full_key] = entry
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+        return entry
+
+
+def _run(entry: _Entry, arrays: list[Any]) -> Any:
+    if entry.use_jit:
+        try:
+            return entry.jitted(*arrays)
+        except _NEEDS_CONCRETE:
+            entry.use_jit = False
+            with _lock:
+                _stats["fallbacks"] += 1
+    return entry.eager(*arrays)
+
+
+def _dynamic(statics: list[bool], values: list[Any]) -> list[Any]:
+    return [jnp.asarray(v) for v, is_static in zip(values, statics, strict=True) if not is_static]
+
+
+def clear_cache() -> None:
+    """Empties the compiled-function cache and resets its counters."""
+    with _lock:
+        _cache.clear()
+        for name in _stats:
+            _stats[name] = 0
+
+
+def cache_info() -> dict[str, int]:
+    """Returns the cache's size, capacity, hits, misses and jit fallbacks."""
+    with _lock:
+        return {"size": len(_cache), "maxsize": CACHE_SIZE, **_stats}
+
+
+# --- public API --------------------------------------------------------------------------------
+
+
+def value(reference: Callable[..., Any], args: Sequence[Any]) -> float:
+    """Evaluates reference(*args) in float64.
+
+    Args:
+      reference: a JAX-traceable function returning one number.
+      args: its arguments; floating ones are converted to float64.
+
+    Returns:
+      The value as a Python float (possibly nan or inf, which are not judged here).
+
+    Raises:
+      ValueError: if the output has more than one entry (the message names its shape).
+    """
+    _require_x64()
+    statics, values, key = _prepare(args)
+    entry = _lookup(reference, ("value",), statics, values, key, lambda fn: fn)
+    return float(_run(entry, _dynamic(statics, values)))
+
+
+def value_and_gradient(
+    reference: Callable[..., Any], args: Sequence[Any], wrt: Sequence[int]
+) -> tuple[float, list[np.ndarray]]:
+    """Value and exact gradient of reference(*args), from one ``jax.value_and_grad`` call.
+
+    Args:
+      reference: a JAX-traceable function returning one number.
+      args: its arguments; floating ones are converted to float64.
+      wrt: indices of the (floating) arguments to differentiate with respect to.
+
+    Returns:
+      The value as a Python float, and one float64 array per index in wrt, each with that
+      argument's shape.
+
+    Raises:
+      ValueError: on a non-scalar output, or wrt indices out of range, repeated or empty.
+      TypeError: if wrt names a non-floating argument.
+    """
+    _require_x64()
+    statics, values, key = _prepare(args)
+    indices = _check_wrt(wrt, statics, values)
+    # argnums count only the array arguments; statics are closed over.
+    dynamic_positions = [i for i, is_static in enumerate(statics) if not is_static]
+    argnums = tuple(dynamic_positions.index(i) for i in indices)
+    entry = _lookup(
+        reference,
+        ("grad", indices),
+        statics,
+        values,
+        key,
+        lambda fn: jax.value_and_grad(fn, argnums=argnums),
+    )
+    out, grads = _run(entry, _dynamic(statics, values))
+    gradients = [np.array(g, dtype=np.float64) for g in grads]
+    return float(out), gradients
+
+
+def gradient(
+    reference: Callable[..., Any], args: Sequence[Any], wrt: Sequence[int]
+) -> list[np.ndarray]:
+    """Exact gradient of reference(*args) with respect to the arguments in wrt, in float64.
+
+    Args:
+      reference: a JAX-traceable function returning one number.
+      args: its arguments; floating ones are converted to float64.
+      wrt: indices of the (floating) arguments to differentiate with respect to.
+
+    Returns:
+      One float64 array per index in wrt, each with that argument's shape.
+    """
+    return value_and_gradient(reference, args, wrt)[1]
+
+
+def directional_derivative(
+    reference: Callable[..., Any],
+    args: Sequence[Any],
+    wrt: Sequence[int],
+    directions: Sequence[Any],
+) -> np.ndarray:
+    """Exact directional derivatives sum_i <grad_i f, v_i> for k directions at once.
+
+    Computed as one cached reverse-mode gradient followed by a float64 matrix product with
+    the flattened directions. That costs one backward pass however large k is, and reuses
+    the compiled gradient; a ``jax.vmap``-ed ``jax.jvp`` would cost k forward passes and a
+    second compilation, so it only pays for scalar-input functions with k = 1.
+
+    Args:
+      reference: a JAX-traceable function returning one number.
+      args: its arguments; floating ones are converted to float64.
+      wrt: indices of the arguments the directions perturb.
+      directions: one array per wrt index, of shape (k, *argument shape).
+
+    Returns:
+      A float64 array of shape (k,).
+
+    Raises:
+      ValueError: if the directions do not match wrt, the argument shapes, or each other's k.
+    """
+    wrt = (wrt,) if isinstance(wrt, int) else tuple(wrt)
+    if len(directions) != len(wrt):
+        raise ValueError(f"got {len(directions)} direction arrays for {len(wrt)} wrt arguments")
+    grads = gradient(reference, args, wrt)
+    total: np.ndarray | None = None
+    for index, grad, direction in zip(wrt, grads, directions, strict=True):
+        direction = np.asarray(direction, dtype=np.float64)
+        if direction.shape[1:] != grad.shape or direction.ndim != grad.ndim + 1:
+            raise ValueError(
+                f"directions for argument {index} must have shape (k, *{grad.shape}), "
+                f"got {direction.shape}"
+            )
+        term = direction.reshape(direction.shape[0], -1) @ grad.reshape(-1)
+        if total is not None and term.shape != total.shape:
+            raise ValueError(f"directions disagree on k: {total.shape[0]} and {term.shape[0]}")
+        total = term if total is None else total + term
+    assert total is not None
+    return total

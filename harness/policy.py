@@ -1,0 +1,122 @@
+"""The tolerance policy, derived from the finite-difference error model in DESIGN.md.
+
+For a step h and a function evaluated with relative rounding error eps, a difference quotient of
+order p (forward/backward p = 1, central p = 2) has error ~ C h^p (truncation) + c eps |f| / h
+(rounding). The checker judges every entry against
+
+    tol_i = SAFETY * rounding_i + 2 * truncation_i
+
+where rounding_i is the model's rounding bound at that entry and truncation_i is measured from the
+same entry at h/2 and h/4 (Richardson) only when the rounding bound alone is exceeded. SAFETY is
+the headroom for functions whose rounding error exceeds eps |f| (sums, cancellation): a gradient
+error must be SAFETY times larger than the model's rounding error before it is called a bug.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SCHEMES = ("central", "forward", "backward")
+ORDER = {"central": 2, "forward": 1, "backward": 1}
+# Rounding-error multiplier of each quotient: central divides 2 eps |f| by 2h, one-sided by h.
+ROUNDING_FACTOR = {"central": 1.0, "forward": 2.0, "backward": 2.0}
+
+NUMERICAL_SAFETY = 64.0
+# Hand-written gradients and function values are compared with eps-scaled tolerances: the two
+# sides compute the same math in a different order, which costs a few hundred ulps at most.
+ANALYTIC_SAFETY = 256.0
+VALUE_SAFETY = 256.0
+
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def eps(dtype: np.dtype | type) -> float:
+    """Machine epsilon of a floating dtype.
+
+    Args:
+      dtype: float32 or float64.
+
+    Returns:
+      ``np.finfo(dtype).eps`` as a float.
+    """
+    return float(np.finfo(dtype).eps)
+
+
+def default_step(dtype: np.dtype | type, scheme: str) -> float:
+    """The step that minimises the model's total error for a well-scaled function.
+
+    Central: eps^(1/3) (6.1e-6 in float64, 4.9e-3 in float32); forward/backward: eps^(1/2)
+    (1.5e-8, 3.5e-4). Steps are then scaled per entry by max(1, |x_i|).
+
+    Args:
+      dtype: the dtype of the argument being perturbed.
+      scheme: "central", "forward" or "backward".
+
+    Returns:
+      The unscaled step h.
+    """
+    check_scheme(scheme)
+    power = 1.0 / 3.0 if scheme == "central" else 0.5
+    return float(eps(dtype) ** power)
+
+
+def check_scheme(scheme: str) -> None:
+    """Raise ValueError for an unknown scheme name."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+
+
+def entry_steps(x: np.ndarray, h: float) -> np.ndarray:
+    """Per-entry steps h * max(1, |x_i|), so large entries are not perturbed below their ulp."""
+    return h * np.maximum(1.0, np.abs(x.astype(np.float64)))
+
+
+def rounding_bound(
+    scheme: str,
+    steps: np.ndarray,
+    value_scale: float,
+    value_eps: float,
+    x: np.ndarray,
+    arg_eps: float,
+    expected: np.ndarray,
+) -> np.ndarray:
+    """The model's rounding error of each entry's difference quotient.
+
+    Two sources: each evaluation of f is off by ~eps|f| (value_scale), and x + h is rounded to the
+    argument's dtype, which misplaces the step by ~eps|x_i| and so the quotient by eps|x_i g_i|/h.
+
+    Args:
+      scheme: difference scheme.
+      steps: per-entry steps.
+      value_scale: |f| near the point (the largest of the values seen).
+      value_eps: eps of the dtype f is computed in.
+      x: the argument (for |x_i|).
+      arg_eps: eps of the argument's dtype.
+      expected: the exact gradient of that argument.
+
+    Returns:
+      An array of bounds shaped like x.
+    """
+    scale = np.abs(x.astype(np.float64))
+    per_entry = value_eps * value_scale + arg_eps * scale * np.abs(expected)
+    return ROUNDING_FACTOR[scheme] * per_entry / steps
+
+
+def ulp_tolerance(expected: np.ndarray, dtype_eps: float, safety: float) -> np.ndarray:
+    """Per-entry tolerance for comparing an eps-accurate computation with the exact one.
+
+    Each entry may be off by ``safety * eps`` relative to the larger of itself and the array's
+    largest entry (a backprop sums products whose size is set by the largest terms, not by the
+    entry itself).
+
+    Args:
+      expected: exact values.
+      dtype_eps: eps of the computation under test.
+      safety: headroom multiplier.
+
+    Returns:
+      Tolerances shaped like ``expected``.
+    """
+    magnitude = np.abs(expected)
+    scale = float(magnitude.max()) if magnitude.size else 0.0
+    return safety * dtype_eps * (magnitude + scale) + np.finfo(np.float64).tiny

@@ -1,0 +1,138 @@
+"""Running collected cases and turning the results into the results.json payload.
+
+Deterministic content (verdicts, errors, tolerances) and run-dependent content (timings,
+timestamps) live in separate blocks, so the same command twice gives the same ``results`` block.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.cases import Case, CollectionError
+from harness.types import VERDICTS, CheckResult
+
+RESULTS_FORMAT = "gradcheck-results"
+RESULTS_VERSION = 1
+
+
+def select(cases: Sequence[Case], keywords: Sequence[str] | None) -> list[Case]:
+    """Cases whose name or tags contain any of the keywords (case-insensitive); all if none.
+
+    Args:
+      cases: collected cases.
+      keywords: substrings.
+
+    Returns:
+      The selected cases, in order.
+    """
+    if not keywords:
+        return list(cases)
+    lowered = [k.lower() for k in keywords]
+    return [
+        c
+        for c in cases
+        if any(k in c.name.lower() or any(k in t.lower() for t in c.tags) for k in lowered)
+    ]
+
+
+def run_cases(
+    cases: Sequence[Case],
+    on_result: Callable[[CheckResult], None] | None = None,
+    **overrides: Any,
+) -> list[CheckResult]:
+    """Check every case in order.
+
+    Args:
+      cases: the cases.
+      on_result: called with each result as it completes (progress output).
+      **overrides: keyword arguments for `check` that replace each case's own.
+
+    Returns:
+      One CheckResult per case, with its wall time.
+    """
+    results = []
+    for c in cases:
+        start = time.perf_counter()
+        result = c.run(**overrides)
+        result = CheckResult(result.name, result.checks, time.perf_counter() - start, result.source)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def reproduce_command(result: CheckResult) -> str:
+    """The command that reruns just this case."""
+    path = result.source.rsplit(":", 1)[0] if result.source else "cases/"
+    try:
+        path = str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        pass
+    return f"gradcheck run {path} -k '{result.name}'"
+
+
+def environment() -> dict[str, str]:
+    """Versions that the numbers depend on."""
+    import jax
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "jax": jax.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def summary(
+    results: Sequence[CheckResult], errors: Sequence[CollectionError] = ()
+) -> dict[str, int]:
+    """Counts of cases per verdict, plus collection errors."""
+    counts = {v: 0 for v in VERDICTS}
+    for r in results:
+        counts[r.verdict] += 1
+    counts["cases"] = len(results)
+    counts["collection_errors"] = len(errors)
+    return counts
+
+
+def results_payload(
+    results: Sequence[CheckResult],
+    errors: Sequence[CollectionError] = (),
+    command: Sequence[str] = (),
+    started: float | None = None,
+) -> dict[str, Any]:
+    """The results.json document.
+
+    Args:
+      results: case results.
+      errors: collection errors.
+      command: the argv that produced them.
+      started: time.time() at the start of the run.
+
+    Returns:
+      A JSON-ready dict: ``results``, ``collection_errors``, ``summary`` and ``environment`` are
+      deterministic; ``timings`` holds everything that changes from run to run.
+    """
+    return {
+        "format": RESULTS_FORMAT,
+        "version": RESULTS_VERSION,
+        "command": list(command),
+        "environment": environment(),
+        "summary": summary(results, errors),
+        "results": [r.to_dict() for r in results],
+        "collection_errors": [
+            {"path": e.path, "line": e.line, "message": e.message} for e in errors
+        ],
+        "timings": {
+            "started": datetime.fromtimestamp(started or time.time(), UTC).isoformat(),
+            "total_seconds": round(sum(r.seconds for r in results), 6),
+            "cases": {r.name: round(r.seconds, 6) for r in results},
+        },
+    }

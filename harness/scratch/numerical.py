@@ -1,0 +1,176 @@
+"""Numerical differentiation: derivatives and gradients from finite differences.
+
+Central difference (f(x+h) - f(x-h)) / 2h has truncation error O(h^2); the forward
+and backward differences only O(h). Too small an h loses everything to rounding:
+with h = 1e-50, x + h == x in float64 and the derivative comes out as 0.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+
+SCHEMES = ("forward", "backward", "central")
+
+
+def numerical_diff(
+    f: Callable[[float], float], x: float, h: float = 1e-4, scheme: str = "central"
+) -> float:
+    """Derivative of a one-variable function at x by a finite difference.
+
+    Args:
+      f: function of one number.
+      x: the point.
+      h: the step; the quotient divides by this nominal h, even if x + h rounds to x.
+      scheme: "forward", "backward" or "central".
+
+    Returns:
+      The slope estimate as a Python float.
+    """
+    _check_scheme(scheme)
+    _check_step(h)
+    if scheme == "forward":
+        return float((f(x + h) - f(x)) / h)
+    if scheme == "backward":
+        return float((f(x) - f(x - h)) / h)
+    return float((f(x + h) - f(x - h)) / (2 * h))
+
+
+def numerical_gradient(
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    h: float = 1e-4,
+    scheme: str = "central",
+    scale_step: bool = True,
+) -> np.ndarray:
+    """Gradient of a scalar function by perturbing x in place, one entry at a time.
+
+    f receives the same array object x each time, so f may ignore its argument and
+    read x from elsewhere (the seed's TwoLayerNet does: f = lambda W: net.loss(x, t)).
+    x comes back bit-identical, whether this returns or raises.
+
+    Args:
+      f: function of x returning a scalar.
+      x: floating-point array of any shape; perturbed in place and restored.
+      h: base step; entry i uses h * max(1, |x_i|) if scale_step, else h.
+      scheme: "forward", "backward" or "central".
+      scale_step: scale the step with |x_i| so large entries are not perturbed below
+        their rounding unit.
+
+    Returns:
+      A float64 array of x.shape.
+    """
+    _check_float_array(x, "numerical_gradient")
+    _check_scheme(scheme)
+    _check_step(h)
+    saved = x.copy()
+    grad = np.empty(x.shape, dtype=np.float64)
+    try:
+        # One-sided schemes share f(x) across all entries: evaluate it once.
+        base = _evaluate(f, x, None, "base") if scheme != "central" else 0.0
+        for idx in np.ndindex(x.shape):
+            original = saved[idx]
+            step = h * max(1.0, abs(float(original))) if scale_step else h
+            if scheme == "backward":
+                f_plus = base
+            else:
+                x[idx] = original + step
+                f_plus = _evaluate(f, x, idx, "plus")
+            if scheme == "forward":
+                f_minus = base
+            else:
+                x[idx] = original - step
+                f_minus = _evaluate(f, x, idx, "minus")
+            # Restore from the saved copy: original + step - step need not equal original.
+            x[idx] = original
+            width = 2.0 * step if scheme == "central" else step
+            grad[idx] = (f_plus - f_minus) / width
+    finally:
+        np.copyto(x, saved)
+    return grad
+
+
+def one_sided_slopes(
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    index: int | tuple[int, ...],
+    h: float = 1e-4,
+    scale_step: bool = True,
+) -> tuple[float, float]:
+    """Forward and backward slopes of f along one entry of x (to spot kinks).
+
+    At a kink such as relu at 0 the two slopes disagree; on a smooth function they
+    agree up to O(h). x is perturbed in place and restored bit-identically.
+
+    Args:
+      f: function of x returning a scalar.
+      x: floating-point array; perturbed in place and restored.
+      index: multi-index tuple, or an int (a flat index into x).
+      h: base step, scaled as in numerical_gradient.
+      scale_step: scale the step with |x_i|.
+
+    Returns:
+      (forward slope, backward slope) as Python floats.
+    """
+    _check_float_array(x, "one_sided_slopes")
+    _check_step(h)
+    if isinstance(index, int | np.integer):
+        index = np.unravel_index(int(index), x.shape)
+    idx = tuple(int(i) for i in index)
+    saved = x.copy()
+    original = saved[idx]
+    step = h * max(1.0, abs(float(original))) if scale_step else h
+    try:
+        base = _evaluate(f, x, idx, "base")
+        x[idx] = original + step
+        f_plus = _evaluate(f, x, idx, "plus")
+        x[idx] = original - step
+        f_minus = _evaluate(f, x, idx, "minus")
+    finally:
+        np.copyto(x, saved)
+    return (f_plus - base) / step, (base - f_minus) / step
+
+
+def _evaluate(f: Callable, x: np.ndarray, idx: tuple | None, side: str) -> float:
+    """Call f(x) as a float; if f raises, tag the exception with where it happened."""
+    try:
+        value = f(x)
+    except Exception as exc:
+        # The same exception object goes up, now saying which entry broke f.
+        exc.gradcheck_index = idx
+        exc.gradcheck_side = side
+        if idx is None:
+            exc.add_note("numerical_gradient: f raised at the unperturbed x (base side)")
+        else:
+            exc.add_note(f"numerical_gradient: f raised while perturbing entry {idx} ({side} side)")
+        raise
+    if isinstance(value, float):  # Python float and np.float64: the fast path
+        return float(value)
+    value = np.asarray(value)
+    if value.size != 1:
+        raise ValueError(f"f must return a scalar, got shape {value.shape}")
+    return float(value.reshape(()))
+
+
+def _check_float_array(x: object, caller: str) -> None:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{caller} needs a NumPy array to perturb in place, got {type(x).__name__}; "
+            "pass np.asarray(x, dtype=np.float64)"
+        )
+    if not np.issubdtype(x.dtype, np.floating):
+        # An integer x + 1e-4 rounds back to x, which gives silently wrong gradients.
+        raise TypeError(
+            f"{caller} needs a floating-point array, got {x.dtype}; pass x.astype(np.float64)"
+        )
+    if not x.flags.writeable:
+        raise ValueError(f"{caller} perturbs x in place, but x is read-only; pass x.copy()")
+
+
+def _check_scheme(scheme: str) -> None:
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+
+
+def _check_step(h: float) -> None:
+    if not (np.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a positive finite number, got {h!r}")

@@ -1,0 +1,229 @@
+"""The exact-gradient machinery: float64, caching, fallbacks, error messages."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from harness import oracle
+from harness.oracle import exact
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _two_layer_backprop(W1, b1, W2, b2, x, t, delta=1e-7):
+    """Closed-form gradient of mean cross-entropy(softmax(sigmoid(x W1 + b1) W2 + b2))."""
+    n = x.shape[0]
+    z1 = _sigmoid(x @ W1 + b1)
+    a2 = z1 @ W2 + b2
+    e = np.exp(a2 - a2.max(axis=1, keepdims=True))
+    y = e / e.sum(axis=1, keepdims=True)
+    dy = -t / (y + delta) / n  # d loss / d y, keeping the seed's delta exactly
+    da2 = y * (dy - np.sum(dy * y, axis=1, keepdims=True))  # softmax Jacobian-vector product
+    dz1 = da2 @ W2.T
+    da1 = dz1 * z1 * (1.0 - z1)
+    return [x.T @ da1, da1.sum(axis=0), z1.T @ da2, da2.sum(axis=0)]
+
+
+def _tiny_net(rng, d=3, h=4, c=2, n=5):
+    params = [
+        rng.normal(size=(d, h)),
+        rng.normal(size=h),
+        rng.normal(size=(h, c)),
+        rng.normal(size=c),
+    ]
+    x = rng.normal(size=(n, d))
+    labels = rng.integers(0, c, size=n)
+    return params, x, labels
+
+
+def test_x64_is_on_and_gradients_are_float64():
+    assert jax.config.read("jax_enable_x64")
+    (grad,) = oracle.gradient(lambda x: jnp.sum(x**2), [np.array([1.0 + 1e-12])], [0])
+    assert grad.dtype == np.float64
+    assert grad[0] != 2.0  # 2 + 2e-12 is representable only in float64
+    assert grad[0] == pytest.approx(2.0 + 2e-12, rel=1e-15)
+
+
+def test_float32_inputs_are_upcast_to_the_float32_point():
+    x32 = np.float32(0.1)
+    assert oracle.value(lambda x: x * 1.0, [x32]) == float(x32) != 0.1
+    (grad,) = oracle.gradient(lambda x: jnp.sum(x**2), [np.array([x32, x32])], [0])
+    assert grad.dtype == np.float64
+    np.testing.assert_array_equal(grad, 2.0 * np.float64(x32))
+
+
+def test_integer_arguments_keep_their_dtype():
+    seen = {}
+
+    def ref(x, labels):
+        seen["dtype"] = labels.dtype
+        return jnp.sum(x[labels])
+
+    oracle.value(ref, [np.arange(4.0), np.array([1, 3], dtype=np.int32)])
+    assert seen["dtype"] == jnp.int32
+
+
+def test_two_layer_gradient_matches_closed_form_backprop():
+    params, x, labels = _tiny_net(np.random.default_rng(0))
+    t = np.eye(2)[labels]
+    expected = _two_layer_backprop(*params, x, t)
+    for targets in (t, labels):
+        loss, grads = oracle.value_and_gradient(
+            oracle.two_layer_loss, [*params, x, targets], [0, 1, 2, 3]
+        )
+        assert np.isfinite(loss)
+        for got, want in zip(grads, expected, strict=True):
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_784_50_10_network_gradient_shapes():
+    rng = np.random.default_rng(0)
+    params = [
+        0.01 * rng.normal(size=(784, 50)),
+        np.zeros(50),
+        0.01 * rng.normal(size=(50, 10)),
+        np.zeros(10),
+    ]
+    assert sum(p.size for p in params) == 39_760
+    x = rng.random((100, 784))
+    t = np.eye(10)[rng.integers(0, 10, size=100)]
+    grads = oracle.gradient(oracle.two_layer_loss, [*params, x, t], [0, 1, 2, 3])
+    assert [g.shape for g in grads] == [p.shape for p in params]
+    assert all(g.dtype == np.float64 for g in grads)
+
+
+def test_value_and_gradient_agree_with_value_and_gradient():
+    args = [np.array([0.3, -1.2, 2.0])]
+    val, grads = oracle.value_and_gradient(oracle.function_2, args, [0])
+    assert val == oracle.value(oracle.function_2, args)
+    np.testing.assert_array_equal(grads[0], oracle.gradient(oracle.function_2, args, [0])[0])
+
+
+def test_directional_derivative_equals_gradient_dot_direction():
+    rng = np.random.default_rng(3)
+    params, x, labels = _tiny_net(rng)
+    args = [*params, x, labels]
+    wrt = [0, 3]
+    directions = [rng.normal(size=(4, *params[0].shape)), rng.normal(size=(4, *params[3].shape))]
+    got = oracle.directional_derivative(oracle.two_layer_loss, args, wrt, directions)
+    g0, g3 = oracle.gradient(oracle.two_layer_loss, args, wrt)
+    expected = np.array(
+        [np.sum(g0 * directions[0][i]) + np.sum(g3 * directions[1][i]) for i in range(4)]
+    )
+    assert got.shape == (4,)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    # forward mode is an independent path to the same numbers
+    for i in range(4):
+        _, tangent = jax.jvp(
+            lambda w1, b2: oracle.two_layer_loss(w1, params[1], params[2], b2, x, labels),
+            (params[0], params[3]),
+            (directions[0][i], directions[1][i]),
+        )
+        assert got[i] == pytest.approx(float(tangent), rel=1e-12)
+
+
+def test_directional_derivative_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"shape \(k, \*\(2,\)\)"):
+        oracle.directional_derivative(oracle.function_2, [np.ones(2)], [0], [np.ones((3, 5))])
+
+
+def test_jit_cache_traces_once_per_signature():
+    traces = []
+
+    def ref(x):
+        traces.append(x.shape)  # runs only while tracing
+        return jnp.sum(jnp.sin(x))
+
+    for _ in range(3):
+        oracle.gradient(ref, [np.ones(3)], [0])
+    oracle.value_and_gradient(ref, [np.full(3, 2.0)], [0])
+    oracle.gradient(ref, [np.ones(3, dtype=np.float32)], [0])  # upcast: same signature
+    assert len(traces) == 1
+    oracle.gradient(ref, [np.ones(4)], [0])
+    oracle.gradient(ref, [np.ones(4)], [0])
+    assert traces == [(3,), (4,)]
+
+
+def test_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(exact, "CACHE_SIZE", 2)
+    exact.clear_cache()
+    for n in range(1, 5):
+        oracle.gradient(oracle.function_2, [np.ones(n)], [0])
+    info = oracle.cache_info()
+    assert info["size"] == 2 and info["misses"] == 4
+
+
+def test_unjittable_reference_falls_back_once():
+    traces = []
+
+    def absolute(x):
+        traces.append(1)
+        return x[0] if x[0] > 0 else -x[0]  # Python control flow on a value
+
+    exact.clear_cache()
+    assert oracle.gradient(absolute, [np.array([-2.0])], [0])[0][0] == -1.0
+    assert oracle.gradient(absolute, [np.array([3.0])], [0])[0][0] == 1.0
+    assert oracle.value(absolute, [np.array([-2.0])]) == 2.0
+    assert oracle.cache_info()["fallbacks"] == 2  # one per key: the gradient and the value
+    assert len(traces) == 5  # failed jit trace + 2 eager runs, for grad and for value
+
+
+def test_python_ints_are_static():
+    def power(x, n):
+        out = jnp.ones_like(x)
+        for _ in range(n):  # needs a concrete n
+            out = out * x
+        return jnp.sum(out)
+
+    exact.clear_cache()
+    (grad,) = oracle.gradient(power, [np.array([2.0]), 3], [0])
+    assert grad[0] == 12.0
+    (grad,) = oracle.gradient(power, [np.array([2.0]), 2], [0])  # new value, new key
+    assert grad[0] == 4.0
+    assert oracle.cache_info()["fallbacks"] == 0  # jitted, n closed over
+    assert oracle.cache_info()["misses"] == 2
+    with pytest.raises(TypeError, match="argument 1"):
+        oracle.gradient(power, [np.array([2.0]), 3], [1])
+
+
+def test_python_floats_are_float64_arrays():
+    (grad,) = oracle.gradient(lambda x, c: c * x**2, [3.0, 0.5], [0])
+    assert grad.shape == () and grad.dtype == np.float64
+    assert float(grad) == 3.0
+
+
+@pytest.mark.parametrize("call", ["value", "gradient"])
+def test_non_scalar_output_raises_naming_the_shape(call):
+    args = [np.ones((3, 2))]
+    with pytest.raises(ValueError, match=r"\(3,\)"):
+        if call == "value":
+            oracle.value(oracle.function_2, args)
+        else:
+            oracle.gradient(oracle.function_2, args, [0])
+
+
+def test_size_one_output_is_accepted():
+    assert oracle.value(lambda x: x * 2.0, [np.array([[1.5]])]) == 3.0
+
+
+def test_wrt_validation():
+    args = [np.ones(2), np.array([0, 1])]
+    with pytest.raises(ValueError, match="out of range"):
+        oracle.gradient(lambda x, i: jnp.sum(x), args, [2])
+    with pytest.raises(ValueError, match="repeated"):
+        oracle.gradient(lambda x, i: jnp.sum(x), args, [0, -2])
+    with pytest.raises(TypeError, match="argument 1"):
+        oracle.gradient(lambda x, i: jnp.sum(x), args, [1])
+
+
+def test_reference_errors_and_non_finite_values_propagate():
+    def broken(x):
+        raise ZeroDivisionError("bug in the reference")
+
+    with pytest.raises(ZeroDivisionError):
+        oracle.gradient(broken, [np.ones(2)], [0])
+    assert np.isnan(oracle.value(lambda x: jnp.log(x[0]), [np.array([-1.0])]))

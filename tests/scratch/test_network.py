@@ -1,0 +1,164 @@
+import math
+
+import numpy as np
+import pytest
+
+from harness.scratch import (
+    TwoLayerNet,
+    init_two_layer_params,
+    numerical_gradient,
+    softmax,
+    two_layer_accuracy,
+    two_layer_gradient,
+    two_layer_loss,
+    two_layer_predict,
+)
+
+NAMES = ("W1", "b1", "W2", "b2")
+
+
+def small_problem(weight_init_std=0.5, seed=3):
+    """A 5-4-3 network on a batch of 7, large enough weights to make gradients busy."""
+    params = init_two_layer_params(5, 4, 3, weight_init_std=weight_init_std, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    params["b1"] = rng.normal(size=4)
+    params["b2"] = rng.normal(size=3)
+    x = rng.normal(size=(7, 5))
+    labels = np.array([0, 2, 1, 1, 0, 2, 2])
+    return params, x, labels
+
+
+def relative_error(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b)))
+
+
+def test_full_size_net_has_39760_parameters():
+    net = TwoLayerNet()
+    assert net.num_params == 784 * 50 + 50 + 50 * 10 + 10 == 39_760
+    assert net.params["W1"].shape == (784, 50)
+    assert net.params["b2"].shape == (10,)
+
+
+def test_init_is_seeded_and_scaled():
+    a = init_two_layer_params(seed=1)
+    b = init_two_layer_params(seed=1)
+    for name in NAMES:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert not np.array_equal(a["W1"], init_two_layer_params(seed=2)["W1"])
+    assert np.all(a["b1"] == 0) and np.all(a["b2"] == 0)
+    assert 0.009 < a["W1"].std() < 0.011
+
+
+def test_predict_matches_hand_computation():
+    params, x, _ = small_problem()
+    hidden = 1 / (1 + np.exp(-(x @ params["W1"] + params["b1"])))
+    scores = hidden @ params["W2"] + params["b2"]
+    expected = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    y = two_layer_predict(*(params[n] for n in NAMES), x)
+    np.testing.assert_allclose(y, expected, rtol=1e-13)
+
+
+def test_all_zero_network_closed_form():
+    # Zero weights: hidden = sigmoid(0) = 1/2 and y = 1/C for every class, so
+    # loss = -log(1/C + delta), db2_j = 1/C - (fraction of label j), dW2 = db2 / 2,
+    # and no signal reaches the first layer (W2 = 0).
+    C, N = 3, 7
+    params = init_two_layer_params(5, 4, C, weight_init_std=0.0)
+    _, x, labels = small_problem()
+    args = tuple(params[n] for n in NAMES)
+    assert math.isclose(two_layer_loss(*args, x, labels), -math.log(1 / C + 1e-7), rel_tol=1e-14)
+    dW1, db1, dW2, db2 = two_layer_gradient(*args, x, labels)
+    expected_db2 = 1 / C - np.bincount(labels, minlength=C) / N
+    np.testing.assert_allclose(db2, expected_db2, atol=1e-15)
+    np.testing.assert_allclose(dW2, np.tile(expected_db2 / 2, (4, 1)), atol=1e-15)
+    np.testing.assert_array_equal(dW1, 0.0)
+    np.testing.assert_array_equal(db1, 0.0)
+
+
+def test_backprop_matches_numerical_gradient_of_delta_free_loss():
+    # Backprop is the gradient of -sum t log y / N (delta -> 0); against that loss it
+    # must agree with central differences to well below 1e-7.
+    params, x, labels = small_problem()
+    args = [params[n] for n in NAMES]
+
+    def delta_free_loss(_):
+        y = two_layer_predict(*args, x)
+        return -np.mean(np.log(y[np.arange(len(labels)), labels]))
+
+    backprop = two_layer_gradient(*args, x, labels)
+    for name, param, grad in zip(NAMES, args, backprop, strict=True):
+        numeric = numerical_gradient(delta_free_loss, param)
+        assert relative_error(grad, numeric) < 1e-7, name
+
+
+def test_backprop_matches_numerical_gradient_of_two_layer_loss():
+    # The loss uses log(y + 1e-7): its exact gradient is smaller by y / (y + 1e-7),
+    # a relative deviation of 1e-7 / y ~ 1e-6 here, so allow a little more than that.
+    params, x, labels = small_problem()
+    args = [params[n] for n in NAMES]
+    backprop = two_layer_gradient(*args, x, labels)
+    y_correct = two_layer_predict(*args, x)[np.arange(7), labels]
+    allowed = 3 * 1e-7 / y_correct.min()
+    for name, param, grad in zip(NAMES, args, backprop, strict=True):
+        numeric = numerical_gradient(lambda _: two_layer_loss(*args, x, labels), param)
+        assert relative_error(grad, numeric) < allowed, name
+
+
+def test_backprop_one_hot_labels_and_single_example_agree():
+    params, x, labels = small_problem()
+    args = [params[n] for n in NAMES]
+    from_labels = two_layer_gradient(*args, x, labels)
+    from_one_hot = two_layer_gradient(*args, x, np.eye(3)[labels])
+    for a, b in zip(from_labels, from_one_hot, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-15, atol=1e-17)
+    # A 1-D x is a batch of one, as in the loss.
+    single = two_layer_gradient(*args, x[0], labels[0])
+    batch_of_one = two_layer_gradient(*args, x[:1], labels[:1])
+    for a, b in zip(single, batch_of_one, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_backprop_soft_targets_match_numerical_gradient():
+    params, x, _ = small_problem()
+    args = [params[n] for n in NAMES]
+    targets = softmax(np.random.default_rng(9).normal(size=(7, 3))) * 0.8  # rows sum to 0.8
+
+    def delta_free_loss(_):
+        return -np.sum(targets * np.log(two_layer_predict(*args, x))) / 7
+
+    backprop = two_layer_gradient(*args, x, targets)
+    for name, param, grad in zip(NAMES, args, backprop, strict=True):
+        assert relative_error(grad, numerical_gradient(delta_free_loss, param)) < 1e-7, name
+
+
+def test_net_numerical_gradient_uses_in_place_params_and_matches_backprop():
+    net = TwoLayerNet(5, 4, 3, weight_init_std=0.5, seed=3)
+    _, x, labels = small_problem()
+    before = {name: p.tobytes() for name, p in net.params.items()}
+    numeric = net.numerical_gradient(x, labels)
+    backprop = net.gradient(x, labels)
+    assert set(numeric) == set(backprop) == set(NAMES)
+    for name in NAMES:
+        assert net.params[name].tobytes() == before[name]
+        assert numeric[name].shape == net.params[name].shape
+        # b1, b2 are zero here, so y is not tiny: the delta term stays below 1e-6.
+        assert relative_error(backprop[name], numeric[name]) < 1e-6, name
+
+
+def test_net_methods_delegate_to_functional_forms():
+    net = TwoLayerNet(5, 4, 3, weight_init_std=0.5, seed=3)
+    _, x, labels = small_problem()
+    args = [net.params[n] for n in NAMES]
+    np.testing.assert_array_equal(net.predict(x), two_layer_predict(*args, x))
+    assert net.loss(x, labels) == two_layer_loss(*args, x, labels)
+    assert net.accuracy(x, labels) == two_layer_accuracy(*args, x, labels)
+
+
+def test_accuracy_counts_argmax_hits():
+    # W2 = 0 and b2 = (0, 5, 0): every example is predicted as class 1.
+    params = init_two_layer_params(5, 4, 3, weight_init_std=0.0)
+    params["b2"] = np.array([0.0, 5.0, 0.0])
+    _, x, labels = small_problem()  # labels contain class 1 twice out of 7
+    args = [params[n] for n in NAMES]
+    assert two_layer_accuracy(*args, x, labels) == pytest.approx(2 / 7)
+    assert two_layer_accuracy(*args, x, np.eye(3)[labels]) == pytest.approx(2 / 7)
