@@ -9,12 +9,13 @@ that says what to change; the arrays passed in always come back bit-identical.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from harness import oracle, policy
+from harness import policy
 from harness import scratch as _scratch
 from harness.finite import judge_entries
 from harness.inputs import CaseInputError, Snapshot, argument_names, resolve_wrt
@@ -34,6 +35,13 @@ from harness.types import (
 )
 
 Tolerance = float | Mapping[str, float] | None
+
+
+def _oracle() -> Any:
+    """The JAX oracle, imported on first use so that importing harness never imports JAX."""
+    from harness import oracle
+
+    return oracle
 
 
 def check(
@@ -274,7 +282,7 @@ class _Run:
     ) -> float | None:
         """The reference value, and the value check's record when asked for."""
         try:
-            ref = oracle.value(self.reference, self.args)
+            ref = _oracle().value(self.reference, self.args)
         except Exception as exc:
             records.append(
                 self.record(VALUE, None, ERROR, f"reference raised {_describe_exception(exc)}")
@@ -322,7 +330,7 @@ class _Run:
     ) -> dict[int, np.ndarray] | None:
         """jax.grad(reference) for each differentiated argument; None on a problem."""
         try:
-            grads = oracle.gradient(self.reference, self.args, positions)
+            grads = _oracle().gradient(self.reference, self.args, positions)
         except Exception as exc:
             records.append(
                 self.record(
@@ -367,8 +375,12 @@ class _Run:
         def f(_: np.ndarray) -> Any:
             return self.fn(*self.args)
 
+        evaluations: dict[str, np.ndarray] | None = None
+        extra: dict[str, Any] = {}
+        if "evaluations" in inspect.signature(routine).parameters:
+            evaluations = extra["evaluations"] = {}
         try:
-            numeric = np.asarray(routine(f, x, h=step, scheme=scheme), dtype=np.float64)
+            numeric = np.asarray(routine(f, x, h=step, scheme=scheme, **extra), dtype=np.float64)
         except Exception as exc:
             index = getattr(exc, "gradcheck_index", None)
             side = getattr(exc, "gradcheck_side", None)
@@ -414,6 +426,8 @@ class _Run:
             value_scale=max(abs(value), abs(ref_value)),
             value_eps=self.value_eps,
             tol_override=self.tolerances.get(NUMERICAL),
+            evaluations=evaluations,
+            base_value=fn_value[0] if fn_value else None,
         )
         self.snapshot.restore()
         evaluations = (x.size * (2 if scheme == "central" else 1)) + judged.evaluations

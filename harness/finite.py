@@ -9,6 +9,11 @@ An entry that exceeds it gets a second opinion from the one-sided slopes at h, h
 * Otherwise the quotients at h and h/2 measure the truncation error (Richardson), and the entry
   passes when its error is within the rounding bound plus twice that truncation.
 
+When the finite differences come with their evaluations f(x ± h e_i) (central scheme), entries
+whose forward and backward slopes disagree by more than a small fraction of the gradient's scale
+get the same second opinion even when the central quotient happens to match -- relu at 0, where
+both sides say 1/2, is still a kink.
+
 A wrong function or a wrong quotient (say h instead of 2h in the denominator) is consistent across
 steps, so the second opinion cannot explain its error away.
 """
@@ -26,6 +31,11 @@ from harness.scratch import one_sided_slopes
 # Second opinions cost nine evaluations each; beyond this many suspicious entries the check is a
 # failure whatever the rest say (kinks are isolated; thousands of misfits are a bug).
 MAX_SECOND_OPINIONS = 2048
+# A smooth function's one-sided slopes differ by h f''. Gaps above this fraction of the largest
+# exact gradient entry are screened for kinks (a kink's gap is the jump in slope, O(gradient)).
+KINK_SCREEN = 1e-3
+# A step too coarse for the function's scale is refined by halving, at most this many times.
+MAX_HALVINGS = 40
 
 
 @dataclass
@@ -51,6 +61,8 @@ def judge_entries(
     value_scale: float,
     value_eps: float,
     tol_override: float | None = None,
+    evaluations: dict[str, np.ndarray] | None = None,
+    base_value: float | None = None,
 ) -> EntryJudgement:
     """Compare a numerical gradient with the exact one under the tolerance policy.
 
@@ -64,6 +76,8 @@ def judge_entries(
       value_scale: |f| near x.
       value_eps: eps of the dtype f returns.
       tol_override: an absolute tolerance that replaces the policy, if the case sets one.
+      evaluations: f(x + h_i e_i) and f(x - h_i e_i) as "plus"/"minus" arrays, if known.
+      base_value: f(x), needed with evaluations.
 
     Returns:
       The per-entry errors, tolerances and flags.
@@ -71,8 +85,16 @@ def judge_entries(
     steps = policy.entry_steps(x, h).ravel()
     exact = expected.ravel().astype(np.float64)
     error = np.abs(numeric.ravel().astype(np.float64) - exact)
+    scale: float | np.ndarray = value_scale
+    if evaluations is not None:
+        # |f| at the perturbed points can be far larger than at x (a step that is large for
+        # the function's scale); rounding follows the largest value each quotient subtracts.
+        scale = np.maximum(
+            value_scale,
+            np.maximum(np.abs(evaluations["plus"]), np.abs(evaluations["minus"])).ravel(),
+        )
     rounding = policy.rounding_bound(
-        scheme, steps, value_scale, value_eps, x.ravel(), policy.eps(x.dtype), exact
+        scheme, steps, scale, value_eps, x.ravel(), policy.eps(x.dtype), exact
     )
     if tol_override is None:
         tolerance = policy.NUMERICAL_SAFETY * rounding + np.finfo(np.float64).tiny
@@ -80,16 +102,27 @@ def judge_entries(
         tolerance = np.full(error.shape, float(tol_override))
     failed = np.zeros(error.shape, dtype=bool)
     kink = np.zeros(error.shape, dtype=bool)
-    suspicious = np.flatnonzero(~(error <= tolerance))
+    suspicious_mask = ~(error <= tolerance)
+    suspicious = np.flatnonzero(suspicious_mask)
     order = suspicious[np.argsort(-(error[suspicious] / tolerance[suspicious]))]
     examined, rest = order[:MAX_SECOND_OPINIONS], order[MAX_SECOND_OPINIONS:]
     failed[rest] = True
-    evaluations = 0
     gap_noise_unit = 4.0 * value_eps * value_scale  # rounding of f(x+h) - 2 f(x) + f(x-h)
+    if evaluations is not None and base_value is not None and scheme == "central":
+        gap = np.abs(evaluations["plus"].ravel() - 2.0 * base_value + evaluations["minus"].ravel())
+        gap /= steps
+        screen = np.maximum(
+            policy.NUMERICAL_SAFETY * gap_noise_unit / steps,
+            KINK_SCREEN * float(np.abs(exact).max(initial=0.0)),
+        )
+        candidates = np.flatnonzero((gap > screen) & ~suspicious_mask)
+        room = max(MAX_SECOND_OPINIONS - len(examined), 0)
+        examined = np.concatenate([examined, candidates[:room]])
+    evaluations_used = 0
     for flat in examined:
         index = np.unravel_index(flat, x.shape)
         slopes = [one_sided_slopes(f, x, index, h=h / d) for d in (1, 2, 4)]
-        evaluations += 9
+        evaluations_used += 9
         (fw1, bw1), (fw2, bw2), (fw4, bw4) = slopes
         step = steps[flat]
         if _has_kink(fw1 - bw1, fw2 - bw2, fw4 - bw4, step, gap_noise_unit):
@@ -100,21 +133,76 @@ def judge_entries(
             else:
                 failed[flat] = True
             continue
-        if tol_override is None:
-            d1, d2 = _quotients(scheme, fw1, bw1, fw2, bw2)
-            richardson = 2.0 ** policy.ORDER[scheme] - 1.0
-            truncation = 2.0 ** policy.ORDER[scheme] * abs(d1 - d2) / richardson
-            tolerance[flat] += 2.0 * truncation
-        failed[flat] = not error[flat] <= tolerance[flat]
-    return EntryJudgement(error, tolerance, failed, kink, evaluations, unexamined=len(rest))
+        if not suspicious_mask[flat]:
+            continue  # screened for a kink, found smooth, and already within tolerance
+        if tol_override is not None:
+            failed[flat] = not error[flat] <= tolerance[flat]
+            continue
+        verdict = _refine(
+            f, x, index, h, scheme, numeric.ravel()[flat], exact[flat], rounding[flat], slopes
+        )
+        evaluations_used += verdict.evaluations
+        tolerance[flat] = verdict.tolerance
+        failed[flat] = not verdict.ok
+    return EntryJudgement(error, tolerance, failed, kink, evaluations_used, unexamined=len(rest))
 
 
-def _quotients(scheme: str, fw1: float, bw1: float, fw2: float, bw2: float) -> tuple[float, float]:
+@dataclass
+class _Refined:
+    ok: bool
+    tolerance: float
+    evaluations: int
+
+
+def _quotient(scheme: str, slopes: tuple[float, float]) -> float:
+    forward, backward = slopes
     if scheme == "central":
-        return (fw1 + bw1) / 2.0, (fw2 + bw2) / 2.0
-    if scheme == "forward":
-        return fw1, fw2
-    return bw1, bw2
+        return (forward + backward) / 2.0
+    return forward if scheme == "forward" else backward
+
+
+def _refine(
+    f: Callable[[np.ndarray], object],
+    x: np.ndarray,
+    index: tuple[int, ...],
+    h: float,
+    scheme: str,
+    routine_value: float,
+    exact: float,
+    rounding: float,
+    slopes: list[tuple[float, float]],
+) -> _Refined:
+    """Second opinion on a smooth entry whose error exceeds the rounding bound.
+
+    Two questions, both of which must be answered yes:
+    (a) does the quotient under test equal fn's own difference quotient at the same step, up to
+        rounding? (a wrong quotient formula fails here);
+    (b) does fn's derivative, refined by halving the step until successive quotients agree to
+        within rounding, match the exact gradient within that rounding plus the measured
+        truncation? (a wrong function fails here; a step too coarse for fn's scale does not).
+
+    Returns:
+      The verdict, the tolerance to report (the error bound that a passing entry meets), and the
+      evaluations spent beyond the three slopes already measured.
+    """
+    safety = policy.NUMERICAL_SAFETY
+    at_h = _quotient(scheme, slopes[0])
+    consistent = abs(routine_value - at_h) <= safety * rounding
+    previous, current, halvings = _quotient(scheme, slopes[1]), _quotient(scheme, slopes[2]), 2
+    evaluations = 0
+    while abs(current - previous) > safety * rounding * 2**halvings and halvings < MAX_HALVINGS:
+        halvings += 1
+        previous, current = (
+            current,
+            _quotient(scheme, one_sided_slopes(f, x, index, h=h / 2**halvings)),
+        )
+        evaluations += 3
+    gain = 2.0 ** policy.ORDER[scheme]
+    truncation = gain * abs(current - previous) / (gain - 1.0)
+    refined_bound = safety * rounding * 2**halvings + 2.0 * truncation
+    matches = abs(current - exact) <= refined_bound
+    tolerance = safety * rounding + abs(at_h - current) + refined_bound
+    return _Refined(consistent and matches, tolerance, evaluations)
 
 
 def _has_kink(gap1: float, gap2: float, gap4: float, step: float, noise_unit: float) -> bool:

@@ -74,7 +74,7 @@ def entry_steps(x: np.ndarray, h: float) -> np.ndarray:
 def rounding_bound(
     scheme: str,
     steps: np.ndarray,
-    value_scale: float,
+    value_scale: float | np.ndarray,
     value_eps: float,
     x: np.ndarray,
     arg_eps: float,
@@ -88,7 +88,7 @@ def rounding_bound(
     Args:
       scheme: difference scheme.
       steps: per-entry steps.
-      value_scale: |f| near the point (the largest of the values seen).
+      value_scale: |f| near the point (the largest of the values seen), scalar or per entry.
       value_eps: eps of the dtype f is computed in.
       x: the argument (for |x_i|).
       arg_eps: eps of the argument's dtype.

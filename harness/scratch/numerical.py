@@ -41,6 +41,7 @@ def numerical_gradient(
     h: float = 1e-4,
     scheme: str = "central",
     scale_step: bool = True,
+    evaluations: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Gradient of a scalar function by perturbing x in place, one entry at a time.
 
@@ -55,6 +56,9 @@ def numerical_gradient(
       scheme: "forward", "backward" or "central".
       scale_step: scale the step with |x_i| so large entries are not perturbed below
         their rounding unit.
+      evaluations: if a dict is given, it receives float64 arrays "plus" and "minus" of
+        f(x + h_i e_i) and f(x - h_i e_i), so the forward and backward slopes are known from
+        the same evaluations (a kink shows as slopes that disagree).
 
     Returns:
       A float64 array of x.shape.
@@ -64,6 +68,9 @@ def numerical_gradient(
     _check_step(h)
     saved = x.copy()
     grad = np.empty(x.shape, dtype=np.float64)
+    if evaluations is not None:
+        plus = evaluations["plus"] = np.empty(x.shape, dtype=np.float64)
+        minus = evaluations["minus"] = np.empty(x.shape, dtype=np.float64)
     try:
         # One-sided schemes share f(x) across all entries: evaluate it once.
         base = _evaluate(f, x, None, "base") if scheme != "central" else 0.0
@@ -84,6 +91,8 @@ def numerical_gradient(
             x[idx] = original
             width = 2.0 * step if scheme == "central" else step
             grad[idx] = (f_plus - f_minus) / width
+            if evaluations is not None:
+                plus[idx], minus[idx] = f_plus, f_minus
     finally:
         np.copyto(x, saved)
     return grad
