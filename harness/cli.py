@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DESCRIPTION = """\
 gradcheck proves from-scratch NumPy gradients right or wrong: every case's function is compared
@@ -16,11 +17,25 @@ with an independent JAX reference (value), its finite-difference gradient with j
 and its hand-written gradient, if it has one, with jax.grad too.
 
 exit status: 0 every case passed, 1 a case failed or errored (or a case file did not import),
-2 usage error (bad option, missing path, empty selection)."""
+2 usage error (bad option, missing path, empty selection), 130 interrupted (Ctrl-C, SIGTERM)."""
 
 
 class UsageError(Exception):
     """A command-line problem: exit 2 with a one-line reason."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that points at --help, and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _timeout(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("the time limit cannot be negative")
+    return value
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -57,17 +72,24 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="where results.json goes (default: reports/latest)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    p.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=600.0,
+        metavar="SECONDS",
+        help="stop a case that runs longer and report it as an error (default 600; 0 = no limit)",
+    )
     p.set_defaults(handler=cmd_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gradcheck",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for register in _registrations():
         register(sub)
@@ -104,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.time()
     cases, errors = _collect(args.paths, args.keywords)
     overrides = {"scheme": args.scheme} if args.scheme else {}
-    results = run_cases(cases, **overrides)
+    results = run_cases(cases, timeout=args.timeout or None, **overrides)
     shown = [r for r in results if not r.ok] if args.quiet else results
     if shown:
         print(results_table(shown))
@@ -135,11 +157,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args)
     except UsageError as exc:
         print(f"gradcheck {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Reports are written atomically at the end, so the previous ones are still whole.
+        print(
+            f"gradcheck {args.command}: interrupted; earlier reports left as they were",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops a run the way Ctrl-C does: cleanly, without writing half a report."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

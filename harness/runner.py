@@ -6,9 +6,12 @@ timestamps) live in separate blocks, so the same command twice gives the same ``
 
 from __future__ import annotations
 
+import contextlib
 import platform
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +19,43 @@ from typing import Any
 import numpy as np
 
 from harness.cases import Case, CollectionError
-from harness.types import VERDICTS, CheckResult
+from harness.types import ERROR, VERDICTS, CheckRecord, CheckResult
 
 RESULTS_FORMAT = "gradcheck-results"
 RESULTS_VERSION = 1
+DEFAULT_TIMEOUT = 600.0  # seconds per case; the 39,760-parameter network takes ~20 s
+
+
+class CaseTimeout(BaseException):
+    """Raised inside a case that ran past its time limit.
+
+    A BaseException, so that a case's own ``except Exception`` cannot swallow it; check()'s
+    ``finally`` still restores the case's arrays on the way out.
+    """
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise CaseTimeout in the block after ``seconds`` (no limit for None/0, or off the main
+    thread, where signals cannot be delivered).
+
+    Args:
+      seconds: the limit.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise CaseTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def select(cases: Sequence[Case], keywords: Sequence[str] | None) -> list[Case]:
@@ -42,9 +78,37 @@ def select(cases: Sequence[Case], keywords: Sequence[str] | None) -> list[Case]:
     ]
 
 
+def run_case(case: Case, timeout: float | None = DEFAULT_TIMEOUT, **overrides: Any) -> CheckResult:
+    """Check one case under a time limit.
+
+    Args:
+      case: the case.
+      timeout: seconds before the case is stopped and reported as an error (None: no limit).
+      **overrides: keyword arguments for `check` that replace the case's own.
+
+    Returns:
+      Its CheckResult, with its wall time.
+    """
+    start = time.perf_counter()
+    try:
+        with time_limit(timeout):
+            result = case.run(**overrides)
+    except CaseTimeout:
+        message = (
+            f"stopped after {timeout:g} s (the per-case time limit): the case hangs or is slower "
+            "than the limit; raise it with --timeout or check a smaller instance"
+        )
+        record = CheckRecord(
+            case=case.name, check="timeout", arg=None, verdict=ERROR, message=message
+        )
+        result = CheckResult(case.name, (record,), source=case.source)
+    return CheckResult(result.name, result.checks, time.perf_counter() - start, case.source)
+
+
 def run_cases(
     cases: Sequence[Case],
     on_result: Callable[[CheckResult], None] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
     **overrides: Any,
 ) -> list[CheckResult]:
     """Check every case in order.
@@ -52,6 +116,7 @@ def run_cases(
     Args:
       cases: the cases.
       on_result: called with each result as it completes (progress output).
+      timeout: per-case time limit in seconds (None: no limit).
       **overrides: keyword arguments for `check` that replace each case's own.
 
     Returns:
@@ -59,9 +124,7 @@ def run_cases(
     """
     results = []
     for c in cases:
-        start = time.perf_counter()
-        result = c.run(**overrides)
-        result = CheckResult(result.name, result.checks, time.perf_counter() - start, result.source)
+        result = run_case(c, timeout, **overrides)
         results.append(result)
         if on_result is not None:
             on_result(result)
