@@ -1,14 +1,16 @@
 """Report files: atomic writes, one run's files at a time, strict reading of versioned JSON."""
 
 import json
-import multiprocessing
 import os
+import stat
+import subprocess
+import sys
 
 import pytest
 
 from harness.report.files import (
     ReportFileError,
-    publish,
+    locked_folder,
     read_versioned_json,
     write_atomic,
     write_json_atomic,
@@ -21,6 +23,7 @@ def test_write_atomic_replaces_whole_file_and_leaves_no_temporary(tmp_path):
     write_atomic(target, "new contents")
     assert target.read_text() == "new contents"
     assert [p.name for p in target.parent.iterdir()] == ["results.json"]
+    assert target.stat().st_mode & stat.S_IROTH  # readable by others, not mkstemp's 0600
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path):
@@ -32,24 +35,24 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 
-def _publisher(folder, token, rounds):
-    for i in range(rounds):
-        payload = f"{token}-{i}" * 2000
-        publish(folder, {"a.txt": payload, "b.txt": payload, "c.txt": payload})
+PUBLISHER = """
+import sys
+from harness.report.files import publish
+folder, token = sys.argv[1], sys.argv[2]
+for i in range(60):
+    payload = f"{token}-{i}" * 2000
+    publish(folder, {"a.txt": payload, "b.txt": payload, "c.txt": payload})
+"""
 
 
 def test_concurrent_runs_into_one_folder_never_mix_files(tmp_path):
     folder = tmp_path / "latest"
     workers = [
-        multiprocessing.get_context("fork").Process(target=_publisher, args=(folder, t, 60))
-        for t in ("first", "second")
+        subprocess.Popen([sys.executable, "-c", PUBLISHER, str(folder), token])
+        for token in ("first", "second")
     ]
-    for w in workers:
-        w.start()
     seen_mixed = 0
-    while any(w.is_alive() for w in workers):
-        from harness.report.files import locked_folder
-
+    while any(w.poll() is None for w in workers):
         with locked_folder(folder):
             texts = {
                 (folder / n).read_text()
@@ -57,9 +60,7 @@ def test_concurrent_runs_into_one_folder_never_mix_files(tmp_path):
                 if (folder / n).exists()
             }
         seen_mixed += len(texts) > 1
-    for w in workers:
-        w.join()
-        assert w.exitcode == 0
+    assert [w.wait() for w in workers] == [0, 0]
     final = {(folder / n).read_text() for n in ("a.txt", "b.txt", "c.txt")}
     assert len(final) == 1 and seen_mixed == 0
     assert not [p for p in os.listdir(folder) if p.endswith(".tmp")]
