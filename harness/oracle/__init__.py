@@ -17,6 +17,7 @@ from harness.oracle.exact import (  # noqa: E402
     value,
     value_and_gradient,
 )
+from harness.oracle.taylor import taylor_coefficients  # noqa: E402
 from harness.oracle.functions import (  # noqa: E402
     accuracy,
     cross_entropy_error,
@@ -45,6 +46,7 @@ __all__ = [
     "softmax",
     "sum_squared_error",
     "tanh",
+    "taylor_coefficients",
     "two_layer_loss",
     "two_layer_predict",
     "value",
