@@ -243,9 +243,7 @@ def _sweep_dtype(
                 args,
                 positions,
                 [
-                    target.directions
-                    if other == target.pos
-                    else np.zeros((k, *args[other].shape))
+                    target.directions if other == target.pos else np.zeros((k, *args[other].shape))
                     for other in positions
                 ],
             )

@@ -145,5 +145,7 @@ def test_analytic_only_cases_are_skipped_and_arguments_untouched():
         checks=("analytic",),
     )
     assert "analytic" in sweep.sweep_case(made).skipped
-    swept = sweep.sweep_case(case("f2", fn=scratch.function_2, reference=oracle.function_2, args=(x,)))
+    swept = sweep.sweep_case(
+        case("f2", fn=scratch.function_2, reference=oracle.function_2, args=(x,))
+    )
     assert swept.curves and x.tobytes() == before.tobytes()

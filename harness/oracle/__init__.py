@@ -17,7 +17,6 @@ from harness.oracle.exact import (  # noqa: E402
     value,
     value_and_gradient,
 )
-from harness.oracle.taylor import taylor_coefficients  # noqa: E402
 from harness.oracle.functions import (  # noqa: E402
     accuracy,
     cross_entropy_error,
@@ -31,6 +30,7 @@ from harness.oracle.functions import (  # noqa: E402
     two_layer_loss,
     two_layer_predict,
 )
+from harness.oracle.taylor import taylor_coefficients  # noqa: E402
 
 __all__ = [
     "accuracy",

@@ -185,7 +185,9 @@ def render_html(
     for dtype in ("float64", "float32"):
         out.append(f"<h2>Every curve, {dtype}</h2>")
         out.append(
-            tabulate(curve_rows(sweeps, dtype), CURVE_HEADERS, tablefmt="html", disable_numparse=True)
+            tabulate(
+                curve_rows(sweeps, dtype), CURVE_HEADERS, tablefmt="html", disable_numparse=True
+            )
         )
     skipped = [s for s in sweeps if s.skipped]
     if skipped:

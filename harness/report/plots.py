@@ -145,7 +145,10 @@ def descent_figure(
     arrows = np.arange(-4.0, 4.01, 0.5)
     arrow_x, arrow_y = np.meshgrid(arrows, arrows)
     field = np.array(
-        [gradient(function, np.array([a, b])) for a, b in zip(arrow_x.ravel(), arrow_y.ravel())]
+        [
+            gradient(function, np.array([a, b]))
+            for a, b in zip(arrow_x.ravel(), arrow_y.ravel(), strict=True)
+        ]
     )
     _, history = descend(function, np.array(start, dtype=np.float64), lr=lr, step_num=steps)
     fig = Figure(figsize=(6, 5.4), layout="constrained")
