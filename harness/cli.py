@@ -79,6 +79,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="stop a case that runs longer and report it as an error (default 600; 0 = no limit)",
     )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the error-versus-h report (report.md/.html, sweep.json, plots; see "
+        "`gradcheck report --help`)",
+    )
     p.set_defaults(handler=cmd_run)
 
 
@@ -98,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrations() -> list:
     """Each subcommand's register function (one per module, so features stay in their home)."""
-    return [_add_run]
+    from harness.report import analysis
+
+    return [_add_run, analysis.register]
 
 
 def _collect(paths: Sequence[str], keywords: Sequence[str] | None):
@@ -137,6 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("\n" + format_failure(r, reproduce_command(r)), file=sys.stderr)
     payload = results_payload(results, errors, ["gradcheck", *sys.argv[1:]], started)
     out = write_json_atomic(Path(args.report_dir) / "results.json", payload)
+    if not args.no_report:
+        from harness.report.analysis import write_report
+
+        written = write_report(cases, args.report_dir, ["gradcheck", *sys.argv[1:]])
+        print(f"error-versus-h report in {written['seconds']:.1f}s: {args.report_dir}/report.html")
     failed = sum(not r.ok for r in results)
     print(
         f"\n{len(results) - failed} passed, {failed} failed"

@@ -30,6 +30,7 @@ from harness.oracle.functions import (  # noqa: E402
     two_layer_loss,
     two_layer_predict,
 )
+from harness.oracle.taylor import taylor_coefficients  # noqa: E402
 
 __all__ = [
     "accuracy",
@@ -45,6 +46,7 @@ __all__ = [
     "softmax",
     "sum_squared_error",
     "tanh",
+    "taylor_coefficients",
     "two_layer_loss",
     "two_layer_predict",
     "value",

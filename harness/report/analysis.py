@@ -1,0 +1,273 @@
+"""The error-versus-h report: `gradcheck report`, also written by `gradcheck run`.
+
+Writes REPORT_DIR/report.md (tabulate tables), report.html (one self-contained page, plots
+embedded as base64 PNG data URIs), sweep.json (every point) and the PNG plots, each atomically.
+The explanatory text is generated from the measurements (`harness.report.explain`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from harness import sweep as sweep_module
+from harness.cases import Case
+from harness.report.explain import explanation, headline_rows
+from harness.report.files import write_atomic, write_json_atomic
+from harness.sweep import CaseSweep
+
+SWEEP_FORMAT, SWEEP_VERSION = "gradcheck-sweep", 1
+CURVE_HEADERS = (
+    "case",
+    "arg",
+    "scheme",
+    "trunc. slope",
+    "trunc. decades",
+    "best h",
+    "best error",
+    "model best h",
+    "model best error",
+    "best h / model",
+    "error at h=1e-4",
+    "non-finite",
+)
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}e}"
+
+
+def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
+    """One row per curve of the given dtype.
+
+    Args:
+      sweeps: case sweeps.
+      dtype: "float64" or "float32".
+
+    Returns:
+      Rows matching CURVE_HEADERS.
+    """
+    rows = []
+    for sweep in sweeps:
+        for c in sweep.curves:
+            if c.dtype != dtype:
+                continue
+            fit = c.truncation
+            ratio = None if c.best_h is None else c.best_h / c.model_best_h
+            rows.append(
+                [
+                    sweep.name,
+                    f"{c.arg} ({c.count} {c.mode})",
+                    c.scheme,
+                    "—" if fit.slope is None else f"{fit.slope:.3f}",
+                    f"{fit.decades:.2f}",
+                    _num(c.best_h),
+                    _num(c.best_error),
+                    _num(c.model_best_h) + ("" if c.model_interior else " (edge)"),
+                    _num(c.model_best_error),
+                    "—" if ratio is None else f"{ratio:.2g}",
+                    _num(c.seed_error),
+                    str(c.nonfinite),
+                ]
+            )
+    return rows
+
+
+def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: float) -> dict:
+    """The sweep.json document: settings and every point; timings apart (they vary)."""
+    return {
+        "format": SWEEP_FORMAT,
+        "version": SWEEP_VERSION,
+        "command": list(command),
+        "error_measure": (
+            "max over entries (or directions) k of |D_num_k - D_exact_k| / max_k |D_exact_k|; "
+            "null where a quotient was not finite"
+        ),
+        "settings": {
+            "step_max": sweep_module.STEP_MAX,
+            "step_min": sweep_module.STEP_MIN,
+            "points_per_decade": sweep_module.POINTS_PER_DECADE,
+            "seed_step": sweep_module.SEED_STEP,
+            "directional_above_entries": sweep_module.DIRECTIONAL_ABOVE_ENTRIES,
+            "large_case_numbers": sweep_module.LARGE_CASE_NUMBERS,
+            "direction_count": sweep_module.DIRECTION_COUNT,
+            "direction_seed": sweep_module.DIRECTION_SEED,
+        },
+        "cases": [s.to_dict() for s in sweeps],
+        "timings": {"seconds": round(seconds, 3)},
+    }
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_")
+
+
+def _images(sweeps: Sequence[CaseSweep], cases: Sequence[Case]) -> list[tuple[str, str, bytes]]:
+    """(file name, caption, PNG bytes) of every figure."""
+    from harness import scratch
+    from harness.report import plots
+
+    images = [("summary.png", "Every forward and central curve", plots.summary_figure(sweeps))]
+    if any(c.fn is scratch.function_2 for c in cases):
+        picture = plots.descent_figure(
+            scratch.function_2, scratch.numerical_gradient, scratch.gradient_descent
+        )
+        images.append(("function_2_descent.png", "function_2 and gradient descent", picture))
+    for sweep in sweeps:
+        if sweep.curves:
+            images.append((f"case_{_slug(sweep.name)}.png", sweep.name, plots.case_figure(sweep)))
+    return images
+
+
+def render_markdown(
+    sweeps: Sequence[CaseSweep], images: Sequence[tuple[str, str, bytes]], seconds: float
+) -> str:
+    """report.md: explanation, tables, and links to the PNG files."""
+    parts = ["# Error versus h: forward, backward and central differences", ""]
+    parts += [*explanation(sweeps), ""]
+    parts += ["## Best errors in float64", ""]
+    parts += [tabulate(*headline_rows(sweeps), tablefmt="github", disable_numparse=True), ""]
+    for dtype in ("float64", "float32"):
+        parts += [f"## Every curve, {dtype}", ""]
+        parts += [
+            tabulate(
+                curve_rows(sweeps, dtype), CURVE_HEADERS, tablefmt="github", disable_numparse=True
+            ),
+            "",
+        ]
+    skipped = [s for s in sweeps if s.skipped]
+    if skipped:
+        parts += ["## Not swept", ""] + [f"- {s.name}: {s.skipped}" for s in skipped] + [""]
+    parts += ["## Plots", ""]
+    parts += [f"![{caption}]({name})" for name, caption, _ in images]
+    parts += ["", f"_Sweep and report generated in {seconds:.1f} s._", ""]
+    return "\n".join(parts)
+
+
+CSS = """
+body { font-family: sans-serif; max-width: 1250px; margin: 1em auto; padding: 0 1em; }
+table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; }
+th { background: #eee; } img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+figure { margin: 0 0 1.5em; } figcaption { font-size: 13px; color: #444; }
+"""
+
+
+def render_html(
+    sweeps: Sequence[CaseSweep], images: Sequence[tuple[str, str, bytes]], seconds: float
+) -> str:
+    """report.html: one page, no external resources (plots as data URIs)."""
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>gradcheck: error versus h</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>Error versus h: forward, backward and central differences</h1>",
+    ]
+    out += [f"<p>{html.escape(p)}</p>" for p in explanation(sweeps) if p]
+    out.append("<h2>Best errors in float64</h2>")
+    out.append(tabulate(*headline_rows(sweeps), tablefmt="html", disable_numparse=True))
+    out.append("<h2>Plots</h2>")
+    for _, caption, data in images:
+        encoded = base64.b64encode(data).decode("ascii")
+        out.append(
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    for dtype in ("float64", "float32"):
+        out.append(f"<h2>Every curve, {dtype}</h2>")
+        out.append(
+            tabulate(
+                curve_rows(sweeps, dtype), CURVE_HEADERS, tablefmt="html", disable_numparse=True
+            )
+        )
+    skipped = [s for s in sweeps if s.skipped]
+    if skipped:
+        out.append("<h2>Not swept</h2><ul>")
+        out += [f"<li>{html.escape(s.name)}: {html.escape(s.skipped or '')}</li>" for s in skipped]
+        out.append("</ul>")
+    out.append(f"<p><em>Sweep and report generated in {seconds:.1f} s.</em></p></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_report(
+    cases: Sequence[Case], report_dir: str | Path, command: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Sweep the cases and write report.md, report.html, sweep.json and the PNGs.
+
+    Args:
+      cases: the cases (those without a numerical check are listed as not swept).
+      report_dir: output folder.
+      command: the argv, recorded in sweep.json.
+
+    Returns:
+      {"paths": [written files], "seconds": wall time, "sweeps": the CaseSweeps}.
+    """
+    started = time.perf_counter()
+    sweeps = sweep_module.sweep_cases(cases)
+    images = _images(sweeps, cases)
+    seconds = time.perf_counter() - started
+    folder = Path(report_dir)
+    paths = [write_atomic(folder / name, data) for name, _, data in images]
+    paths.append(write_json_atomic(folder / "sweep.json", sweep_payload(sweeps, command, seconds)))
+    paths.append(write_atomic(folder / "report.md", render_markdown(sweeps, images, seconds)))
+    paths.append(write_atomic(folder / "report.html", render_html(sweeps, images, seconds)))
+    return {"paths": paths, "seconds": time.perf_counter() - started, "sweeps": sweeps}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`gradcheck report`."""
+    from harness.cli import EXIT_OK, _collect
+
+    cases, errors = _collect(args.paths, args.keywords)
+    for err in errors:
+        print(f"collection error: {err.describe()}", file=sys.stderr)
+    written = write_report(cases, args.report_dir, ["gradcheck", *sys.argv[1:]])
+    print(
+        f"error-versus-h report for {len(cases)} case(s) in {written['seconds']:.1f}s: "
+        f"{Path(args.report_dir) / 'report.html'}"
+    )
+    return EXIT_OK if not errors else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `report` subcommand."""
+    p = subparsers.add_parser(
+        "report",
+        help="sweep h and write the error-versus-h report (markdown, HTML, JSON, plots)",
+        description=(
+            "For every case with a numerical check and every differentiated argument, measure "
+            "the error of the forward, backward and central differences of the case's NumPy "
+            "function against jax.grad over h = 1e-1 ... 1e-16 (4 points per decade), in float64 "
+            "and float32. Arguments with more than 1000 entries (and every argument of a case "
+            "holding more than 10,000 numbers) are swept along 2 seeded random unit directions "
+            "instead of entry by entry. Writes REPORT_DIR/report.md, report.html (self-contained), "
+            "sweep.json and PNG plots."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="case files or folders (default: cases/)"
+    )
+    p.add_argument(
+        "-k",
+        dest="keywords",
+        action="append",
+        metavar="TEXT",
+        help="sweep only cases whose name or tag contains TEXT (repeatable)",
+    )
+    p.add_argument(
+        "--report-dir",
+        default="reports/latest",
+        metavar="DIR",
+        help="where the report goes (default: reports/latest)",
+    )
+    p.set_defaults(handler=cmd_report)
