@@ -85,16 +85,30 @@ def judge_entries(
     examined, rest = order[:MAX_SECOND_OPINIONS], order[MAX_SECOND_OPINIONS:]
     failed[rest] = True
     evaluations = 0
-    gap_noise_unit = 4.0 * value_eps * value_scale  # rounding of f(x+h) - 2 f(x) + f(x-h)
+    arg_eps = policy.eps(x.dtype)
     for flat in examined:
         index = np.unravel_index(flat, x.shape)
         slopes = [one_sided_slopes(f, x, index, h=h / d) for d in (1, 2, 4)]
         evaluations += 9
         (fw1, bw1), (fw2, bw2), (fw4, bw4) = slopes
         step = steps[flat]
-        if _has_kink(fw1 - bw1, fw2 - bw2, fw4 - bw4, step, gap_noise_unit):
+        # Rounding of one one-sided slope at step s is ~2 (fixed + s * moving) / s: f(x) and x_i
+        # round by eps|f| and eps|x_i|; f(x +- s) and x_i +- s by a further eps s|g| (see
+        # policy.rounding_bound).
+        slope = abs(exact[flat])
+        fixed = value_eps * value_scale + arg_eps * abs(float(x.flat[flat])) * slope
+        moving = (value_eps + arg_eps) * slope
+
+        def slope_noise(s: float, fixed: float = fixed, moving: float = moving) -> float:
+            return 2.0 * (fixed + s * moving) / s
+
+        if _has_kink(fw1 - bw1, fw2 - bw2, fw4 - bw4, step, slope_noise):
             lo, hi = min(fw4, bw4), max(fw4, bw4)
-            slack = policy.NUMERICAL_SAFETY * 2.0 * value_eps * value_scale / (step / 4)
+            # A one-sided slope at h/4 is off the one-sided derivative by its truncation, which
+            # the change from h/2 to h/4 measures (first order); without it an exact gradient on
+            # the edge of the bracket (|x| seen through a curved function) was a false failure.
+            truncation = abs(fw2 - fw4) + abs(bw2 - bw4)
+            slack = policy.NUMERICAL_SAFETY * slope_noise(step / 4) + 2.0 * truncation
             if lo - slack <= exact[flat] <= hi + slack:
                 kink[flat] = True
             else:
@@ -104,7 +118,12 @@ def judge_entries(
             d1, d2 = _quotients(scheme, fw1, bw1, fw2, bw2)
             richardson = 2.0 ** policy.ORDER[scheme] - 1.0
             truncation = 2.0 ** policy.ORDER[scheme] * abs(d1 - d2) / richardson
-            tolerance[flat] += 2.0 * truncation
+            # The rounding bound assumed |f'| = |g| across the step; with curvature the slope at
+            # x +- h is |g| + h|f''| = |g| + |gap|, which the misplaced x + h multiplies too (this
+            # is what dominates where g itself is tiny, e.g. x**2 at x = 1e-237).
+            position = arg_eps * (abs(float(x.flat[flat])) + step) / step + value_eps
+            curvature = policy.ROUNDING_FACTOR[scheme] * position * abs(fw1 - bw1)
+            tolerance[flat] += 2.0 * truncation + policy.NUMERICAL_SAFETY * curvature
         failed[flat] = not error[flat] <= tolerance[flat]
     return EntryJudgement(error, tolerance, failed, kink, evaluations, unexamined=len(rest))
 
@@ -117,14 +136,17 @@ def _quotients(scheme: str, fw1: float, bw1: float, fw2: float, bw2: float) -> t
     return bw1, bw2
 
 
-def _has_kink(gap1: float, gap2: float, gap4: float, step: float, noise_unit: float) -> bool:
+def _has_kink(
+    gap1: float, gap2: float, gap4: float, step: float, slope_noise: Callable[[float], float]
+) -> bool:
     """True when the one-sided gap fails to halve with the step, beyond rounding noise.
 
     A smooth function's gap is h f''(x) + O(h^3); a kink's gap is the jump in slope, whatever h.
     Two halvings are tested because a kink at distance h/3 from x fools one of them.
+    slope_noise(s) is the rounding error of one one-sided slope at step s; a gap holds two.
     """
     for wide, narrow, h_narrow in ((gap1, gap2, step / 2), (gap2, gap4, step / 4)):
-        noise = policy.NUMERICAL_SAFETY * noise_unit / h_narrow
+        noise = policy.NUMERICAL_SAFETY * 2.0 * slope_noise(h_narrow)
         if abs(narrow - wide / 2.0) > max(0.25 * abs(wide), noise):
             return True
     return False

@@ -82,8 +82,11 @@ def rounding_bound(
 ) -> np.ndarray:
     """The model's rounding error of each entry's difference quotient.
 
-    Two sources: each evaluation of f is off by ~eps|f| (value_scale), and x + h is rounded to the
-    argument's dtype, which misplaces the step by ~eps|x_i| and so the quotient by eps|x_i g_i|/h.
+    Two sources: each evaluation of f is off by ~eps|f(x +- h)| <= eps(|f| + h|g_i|), and x + h is
+    rounded to the argument's dtype, which misplaces the step by ~eps(|x_i| + h) and so the quotient
+    by eps(|x_i| + h)|g_i|/h. The h|g_i| and + h terms matter where f(x) or x_i is (near) zero:
+    there |f(x +- h)| and |x_i +- h| are set by the step, not by the point (generated functions such
+    as 0.01 * x0 at x0 = 0 were false failures without them).
 
     Args:
       scheme: difference scheme.
@@ -98,7 +101,8 @@ def rounding_bound(
       An array of bounds shaped like x.
     """
     scale = np.abs(x.astype(np.float64))
-    per_entry = value_eps * value_scale + arg_eps * scale * np.abs(expected)
+    slope = np.abs(expected)
+    per_entry = value_eps * (value_scale + steps * slope) + arg_eps * (scale + steps) * slope
     return ROUNDING_FACTOR[scheme] * per_entry / steps
 
 
