@@ -99,6 +99,7 @@ def check_network(
     config: NetworkConfig,
     backprop: Callable[..., tuple[np.ndarray, ...]] | None = None,
     numerical_gradient: Callable[..., np.ndarray] | None = None,
+    numerical: bool = True,
 ) -> CheckResult:
     """Check a generated network: loss value, numerical gradient and backprop of every parameter.
 
@@ -106,6 +107,8 @@ def check_network(
       config: the network problem.
       backprop: the hand-written gradient under test (default harness.scratch.mlp.mlp_gradient).
       numerical_gradient: the finite-difference routine under test (default: the scratch one).
+      numerical: run the value and numerical checks too (False: backprop only, for speed when
+        only backprop is under test).
 
     Returns:
       One CheckResult holding the value, numerical and analytic records.
@@ -115,13 +118,17 @@ def check_network(
     positions = list(range(len(NETWORK_DATA_ARGS), len(args)))
     fn = _named(scratch_mlp.mlp_loss, names)
     name = config.describe()
-    numerical = check(
-        fn,
-        _eager_mlp_loss,
-        *args,
-        wrt=positions,
-        name=name,
-        numerical_gradient=numerical_gradient,
+    first = (
+        ()
+        if not numerical
+        else check(
+            fn,
+            _eager_mlp_loss,
+            *args,
+            wrt=positions,
+            name=name,
+            numerical_gradient=numerical_gradient,
+        )
     )
     # Backprop is verified at the same point in float64: its math is then exact to float64
     # rounding. A float32 backprop's own rounding is amplified by cancellation across the batch
@@ -135,4 +142,4 @@ def check_network(
         checks=("analytic",),
         name=name,
     )
-    return CheckResult(name, numerical.checks + analytic.checks)
+    return CheckResult(name, (first.checks if first else ()) + analytic.checks)

@@ -53,9 +53,9 @@ class NetworkConfig:
         )
 
 
-def _width(draw: st.DrawFn, wide: bool) -> int:
+def _width(draw: st.DrawFn, wide: bool, max_width: int) -> int:
     # Mostly small layers: the numerical gradient costs one forward pass per parameter.
-    return draw(st.integers(1, 64 if wide else 8))
+    return draw(st.integers(1, 64 if wide else max_width))
 
 
 @st.composite
@@ -65,6 +65,8 @@ def network_configs(
     dtypes: tuple[str, ...] = ("float64", "float32"),
     wide_every: int = 8,
     seed_network_every: int = 200,
+    max_width: int = 8,
+    max_batch: int = 32,
 ) -> NetworkConfig:
     """A network configuration: depth 1-3 hidden layers, widths 1-64 (or the seed's 784-50-10),
     batch 1-32, sigmoid/tanh/relu, SSE or cross-entropy on labels or one-hot targets, init scale
@@ -76,6 +78,8 @@ def network_configs(
       dtypes: dtypes to choose from.
       wide_every: about one draw in this many allows widths up to 64 (the rest stay <= 8).
       seed_network_every: about one draw in this many is the seed's 784-50-10 (0: never).
+      max_width: the widest layer of the other draws.
+      max_batch: the largest batch.
 
     Returns:
       A NetworkConfig.
@@ -87,8 +91,8 @@ def network_configs(
     else:
         wide = shape_roll % wide_every == wide_every - 1 if wide_every else False
         hidden = draw(st.integers(1, max_hidden_layers))
-        sizes = tuple(_width(draw, wide) for _ in range(hidden + 2))
-    batch = draw(st.integers(1, 32) | st.integers(1, 4))
+        sizes = tuple(_width(draw, wide, max_width) for _ in range(hidden + 2))
+    batch = draw(st.integers(1, max_batch) | st.integers(1, min(4, max_batch)))
     activation = draw(st.sampled_from(ACTIVATIONS))
     loss = draw(st.sampled_from(LOSSES))
     targets = draw(st.sampled_from(TARGETS))
