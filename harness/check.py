@@ -210,6 +210,7 @@ class _Run:
         self.args, self.names, self.snapshot = args, names, snapshot
         self.tolerances = tolerances
         self.value_eps = policy.eps(np.float64)
+        self.reference_value = 0.0
         self.evaluations = 0
 
     def record(
@@ -293,6 +294,7 @@ class _Run:
                 self.record(VALUE, None, ERROR, f"reference returned {ref} at the given point")
             )
             return None
+        self.reference_value = ref
         if emit and fn_value is not None:
             got = fn_value[0]
             error = abs(got - ref)
@@ -511,7 +513,11 @@ class _Run:
             if override is None:
                 dtype_eps = max(policy.eps(got.dtype), policy.eps(self.args[pos].dtype))
                 tolerance = policy.ulp_tolerance(
-                    expected, dtype_eps, policy.ANALYTIC_SAFETY
+                    expected,
+                    dtype_eps,
+                    policy.ANALYTIC_SAFETY,
+                    value=self.reference_value,
+                    x_scale=float(np.abs(self.args[pos]).max()),
                 ).ravel()
             else:
                 tolerance = np.full(error.shape, override)

@@ -104,9 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrations() -> list:
     """Each subcommand's register function (one per module, so features stay in their home)."""
+    from harness.fuzz import register as register_fuzz
     from harness.report import analysis
 
-    return [_add_run, analysis.register]
+    return [_add_run, analysis.register, register_fuzz]
 
 
 def _collect(paths: Sequence[str], keywords: Sequence[str] | None):

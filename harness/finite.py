@@ -107,7 +107,7 @@ def judge_entries(
     order = suspicious[np.argsort(-(error[suspicious] / tolerance[suspicious]))]
     examined, rest = order[:MAX_SECOND_OPINIONS], order[MAX_SECOND_OPINIONS:]
     failed[rest] = True
-    gap_noise_unit = 4.0 * value_eps * value_scale  # rounding of f(x+h) - 2 f(x) + f(x-h)
+    gap_noise_unit = 4.0 * value_eps * scale  # rounding of f(x+h) - 2 f(x) + f(x-h)
     if evaluations is not None and base_value is not None and scheme == "central":
         gap = np.abs(evaluations["plus"].ravel() - 2.0 * base_value + evaluations["minus"].ravel())
         gap /= steps
@@ -119,15 +119,31 @@ def judge_entries(
         room = max(MAX_SECOND_OPINIONS - len(examined), 0)
         examined = np.concatenate([examined, candidates[:room]])
     evaluations_used = 0
+    arg_eps = policy.eps(x.dtype)
     for flat in examined:
         index = np.unravel_index(flat, x.shape)
         slopes = [one_sided_slopes(f, x, index, h=h / d) for d in (1, 2, 4)]
         evaluations_used += 9
         (fw1, bw1), (fw2, bw2), (fw4, bw4) = slopes
         step = steps[flat]
-        if _has_kink(fw1 - bw1, fw2 - bw2, fw4 - bw4, step, gap_noise_unit):
+        # Rounding of one one-sided slope at step s is ~2 (fixed + s * moving) / s: f(x) and x_i
+        # round by eps|f| and eps|x_i|; f(x +- s) and x_i +- s by a further eps s|g| (see
+        # policy.rounding_bound).
+        slope = abs(exact[flat])
+        at_point = float(scale[flat]) if isinstance(scale, np.ndarray) else scale
+        fixed = value_eps * at_point + arg_eps * abs(float(x.flat[flat])) * slope
+        moving = (value_eps + arg_eps) * slope
+
+        def slope_noise(s: float, fixed: float = fixed, moving: float = moving) -> float:
+            return 2.0 * (fixed + s * moving) / s
+
+        if _has_kink(fw1 - bw1, fw2 - bw2, fw4 - bw4, step, slope_noise):
             lo, hi = min(fw4, bw4), max(fw4, bw4)
-            slack = policy.NUMERICAL_SAFETY * 2.0 * value_eps * value_scale / (step / 4)
+            # A one-sided slope at h/4 is off the one-sided derivative by its truncation, which
+            # the change from h/2 to h/4 measures (first order); without it an exact gradient on
+            # the edge of the bracket (|x| seen through a curved function) was a false failure.
+            truncation = abs(fw2 - fw4) + abs(bw2 - bw4)
+            slack = policy.NUMERICAL_SAFETY * slope_noise(step / 4) + 2.0 * truncation
             if lo - slack <= exact[flat] <= hi + slack:
                 kink[flat] = True
             else:
@@ -138,8 +154,21 @@ def judge_entries(
         if tol_override is not None:
             failed[flat] = not error[flat] <= tolerance[flat]
             continue
+        # The rounding bound assumed |f'| = |g| across the step; with curvature the slope at
+        # x +- h is |g| + h|f''| = |g| + |gap|, which the misplaced x + h multiplies too (this is
+        # what dominates where g itself is tiny, e.g. x**2 at x = 1e-237).
+        position = arg_eps * (abs(float(x.flat[flat])) + step) / step + value_eps
+        curvature = policy.ROUNDING_FACTOR[scheme] * position * abs(fw1 - bw1)
         verdict = _refine(
-            f, x, index, h, scheme, numeric.ravel()[flat], exact[flat], rounding[flat], slopes
+            f,
+            x,
+            index,
+            h,
+            scheme,
+            numeric.ravel()[flat],
+            exact[flat],
+            rounding[flat] + curvature,
+            slopes,
         )
         evaluations_used += verdict.evaluations
         tolerance[flat] = verdict.tolerance
@@ -205,14 +234,17 @@ def _refine(
     return _Refined(consistent and matches, tolerance, evaluations)
 
 
-def _has_kink(gap1: float, gap2: float, gap4: float, step: float, noise_unit: float) -> bool:
+def _has_kink(
+    gap1: float, gap2: float, gap4: float, step: float, slope_noise: Callable[[float], float]
+) -> bool:
     """True when the one-sided gap fails to halve with the step, beyond rounding noise.
 
     A smooth function's gap is h f''(x) + O(h^3); a kink's gap is the jump in slope, whatever h.
     Two halvings are tested because a kink at distance h/3 from x fools one of them.
+    slope_noise(s) is the rounding error of one one-sided slope at step s; a gap holds two.
     """
     for wide, narrow, h_narrow in ((gap1, gap2, step / 2), (gap2, gap4, step / 4)):
-        noise = policy.NUMERICAL_SAFETY * noise_unit / h_narrow
+        noise = policy.NUMERICAL_SAFETY * 2.0 * slope_noise(h_narrow)
         if abs(narrow - wide / 2.0) > max(0.25 * abs(wide), noise):
             return True
     return False

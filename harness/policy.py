@@ -82,8 +82,11 @@ def rounding_bound(
 ) -> np.ndarray:
     """The model's rounding error of each entry's difference quotient.
 
-    Two sources: each evaluation of f is off by ~eps|f| (value_scale), and x + h is rounded to the
-    argument's dtype, which misplaces the step by ~eps|x_i| and so the quotient by eps|x_i g_i|/h.
+    Two sources: each evaluation of f is off by ~eps|f(x +- h)| <= eps(|f| + h|g_i|), and x + h is
+    rounded to the argument's dtype, which misplaces the step by ~eps(|x_i| + h) and so the quotient
+    by eps(|x_i| + h)|g_i|/h. The h|g_i| and + h terms matter where f(x) or x_i is (near) zero:
+    there |f(x +- h)| and |x_i +- h| are set by the step, not by the point (generated functions such
+    as 0.01 * x0 at x0 = 0 were false failures without them).
 
     Args:
       scheme: difference scheme.
@@ -98,25 +101,34 @@ def rounding_bound(
       An array of bounds shaped like x.
     """
     scale = np.abs(x.astype(np.float64))
-    per_entry = value_eps * value_scale + arg_eps * scale * np.abs(expected)
+    slope = np.abs(expected)
+    per_entry = value_eps * (value_scale + steps * slope) + arg_eps * (scale + steps) * slope
     return ROUNDING_FACTOR[scheme] * per_entry / steps
 
 
-def ulp_tolerance(expected: np.ndarray, dtype_eps: float, safety: float) -> np.ndarray:
-    """Per-entry tolerance for comparing an eps-accurate computation with the exact one.
+def ulp_tolerance(
+    expected: np.ndarray, dtype_eps: float, safety: float, value: float = 0.0, x_scale: float = 1.0
+) -> np.ndarray:
+    """Per-entry tolerance for comparing an eps-accurate gradient with the exact one.
 
-    Each entry may be off by ``safety * eps`` relative to the larger of itself and the array's
+    Each entry may be off by ``safety * eps`` relative to the largest of: itself, the array's
     largest entry (a backprop sums products whose size is set by the largest terms, not by the
-    entry itself).
+    entry itself), and |f| / max(1, |x|_inf). The last is the resolution of any computation of f
+    in that precision: a gradient smaller than eps|f| per unit of x cannot be told from zero,
+    and backprop through a saturated tanh or softmax computes such entries as differences of
+    O(1) terms (1 - tanh^2), whose rounding is eps, not eps times the entry.
 
     Args:
       expected: exact values.
       dtype_eps: eps of the computation under test.
       safety: headroom multiplier.
+      value: |f| at the point (the reference value).
+      x_scale: the largest |x_i| of the argument.
 
     Returns:
       Tolerances shaped like ``expected``.
     """
     magnitude = np.abs(expected)
     scale = float(magnitude.max()) if magnitude.size else 0.0
-    return safety * dtype_eps * (magnitude + scale) + np.finfo(np.float64).tiny
+    resolution = abs(value) / max(1.0, x_scale)
+    return safety * dtype_eps * (magnitude + scale + resolution) + np.finfo(np.float64).tiny

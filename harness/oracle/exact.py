@@ -11,6 +11,8 @@ test. Arguments are normalised before JAX sees them:
 
 One jitted ``jax.value_and_grad`` is cached per (reference, wrt, argument signature) in a
 bounded LRU cache that holds the reference itself, so its id cannot be recycled while cached.
+A reference whose ``gradcheck_jit`` attribute is False is always run eagerly: generated functions
+are each evaluated at one point, and compiling them (~0.3 s) would cost far more than running them.
 A reference that cannot be traced under ``jax.jit`` (Python control flow on values, ``float``
 of an argument, ...) falls back once to the un-jitted transformation, and the key remembers it.
 
@@ -161,7 +163,12 @@ def _lookup(
             return entry
         _stats["misses"] += 1
         transformed = build(_bind_statics(_scalar_output(reference), statics, values))
-        entry = _Entry(reference=reference, jitted=jax.jit(transformed), eager=transformed)
+        entry = _Entry(
+            reference=reference,
+            jitted=jax.jit(transformed),
+            eager=transformed,
+            use_jit=getattr(reference, "gradcheck_jit", True),
+        )
         _cache[full_key] = entry
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
