@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrations() -> list:
     """Each subcommand's register function (one per module, so features stay in their home)."""
-    return [_add_run]
+    from harness import gate_cli
+
+    return [_add_run, gate_cli.register]
 
 
 def _collect(paths: Sequence[str], keywords: Sequence[str] | None):
