@@ -57,7 +57,20 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="where results.json goes (default: reports/latest)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    p.add_argument(
+        "-n",
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="run on N pytest-xdist workers ('auto': one per CPU); same verdicts and results.json",
+    )
     p.set_defaults(handler=cmd_run)
+
+
+def _workers(text: str) -> str:
+    from harness.parallel import workers_arg
+
+    return workers_arg(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,9 +117,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import reproduce_command, results_payload, run_cases
 
     started = time.time()
-    cases, errors = _collect(args.paths, args.keywords)
-    overrides = {"scheme": args.scheme} if args.scheme else {}
-    results = run_cases(cases, **overrides)
+    if args.workers:
+        from harness.parallel import run_parallel
+
+        results, errors = run_parallel(
+            args.paths or ["cases"], args.workers, args.keywords, args.scheme
+        )
+    else:
+        cases, errors = _collect(args.paths, args.keywords)
+        overrides = {"scheme": args.scheme} if args.scheme else {}
+        results = run_cases(cases, **overrides)
     shown = [r for r in results if not r.ok] if args.quiet else results
     if shown:
         print(results_table(shown))
