@@ -106,12 +106,15 @@ def _run(paths: Sequence[str]):
 
     # A case file that draws examples must draw the same ones every time, or the gate could flip.
     register_profiles()
+    previous = settings.get_current_profile_name()
     settings.load_profile(CI)
     try:
         cases, errors = collect(paths)
+        return run_cases(cases), errors
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    return run_cases(cases), errors
+    finally:
+        settings.load_profile(previous)
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:

@@ -134,7 +134,7 @@ class CaseFile(pytest.File):
         try:
             cases = load_case_file(self.path)
         except Exception as exc:
-            err = collection_error(self.path, exc)
+            err = collection_error(_shown_path(self.path, self.config), exc)
             state.errors.append((err.path, err.line, err.message))
             raise self.CollectError(f"case file did not import: {err.describe()}") from None
         for c in cases:
@@ -149,6 +149,14 @@ class CaseFile(pytest.File):
                 _register_marker(self.config, tag)
                 item.add_marker(tag)
             yield item
+
+
+def _shown_path(path: Path, config: pytest.Config) -> Path:
+    """The path as `gradcheck run` shows it: relative to where pytest was started, if inside."""
+    try:
+        return path.resolve().relative_to(config.invocation_params.dir.resolve())
+    except ValueError:
+        return path
 
 
 def _register_marker(config: pytest.Config, tag: str) -> None:
