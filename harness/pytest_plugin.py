@@ -178,7 +178,8 @@ class CaseItem(pytest.Item):
         if self.duplicate_of:
             path, _, line = self.case.source.rpartition(":")
             message = f"duplicate case name {self.case.name!r} (first at {self.duplicate_of})"
-            state.errors.append((path, int(line) if line.isdigit() else None, message))
+            shown = str(_shown_path(Path(path), self.config))
+            state.errors.append((shown, int(line) if line.isdigit() else None, message))
             _publish(self.config)
             raise pytest.fail.Exception(message, pytrace=False)
         scheme = self.config.getoption("gradcheck_scheme")
