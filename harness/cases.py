@@ -212,13 +212,10 @@ def collect(paths: Sequence[str | Path]) -> tuple[list[Case], list[CollectionErr
     for path in find_case_files(paths):
         try:
             found = load_case_file(path)
-        except SyntaxError as exc:
-            errors.append(CollectionError(str(path), exc.lineno, f"SyntaxError: {exc.msg}"))
-            continue
         except BaseException as exc:  # a case file's own code: report it, keep going
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            errors.append(_import_error(path, exc))
+            errors.append(collection_error(path, exc))
             continue
         for c in found:
             if c.name in names:
@@ -234,6 +231,21 @@ def collect(paths: Sequence[str | Path]) -> tuple[list[Case], list[CollectionErr
             names[c.name] = c.source
             cases.append(c)
     return cases, errors
+
+
+def collection_error(path: str | Path, exc: BaseException) -> CollectionError:
+    """The CollectionError for a case file whose import raised `exc`.
+
+    Args:
+      path: the case file.
+      exc: what importing it raised.
+
+    Returns:
+      The error, with the line in the case file where it happened, when known.
+    """
+    if isinstance(exc, SyntaxError):
+        return CollectionError(str(path), exc.lineno, f"SyntaxError: {exc.msg}")
+    return _import_error(Path(path), exc)
 
 
 def _import_error(path: Path, exc: BaseException) -> CollectionError:

@@ -85,7 +85,20 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="skip the error-versus-h report (report.md/.html, sweep.json, plots; see "
         "`gradcheck report --help`)",
     )
+    p.add_argument(
+        "-n",
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="run on N pytest-xdist workers ('auto': one per CPU); same verdicts and results.json",
+    )
     p.set_defaults(handler=cmd_run)
+
+
+def _workers(text: str) -> str:
+    from harness.parallel import workers_arg
+
+    return workers_arg(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,10 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrations() -> list:
     """Each subcommand's register function (one per module, so features stay in their home)."""
+    from harness import gate_cli
     from harness.fuzz import register as register_fuzz
     from harness.report import analysis
 
-    return [_add_run, analysis.register, register_fuzz]
+    return [_add_run, analysis.register, register_fuzz, gate_cli.register]
 
 
 def _collect(paths: Sequence[str], keywords: Sequence[str] | None):
@@ -134,8 +148,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = time.time()
     cases, errors = _collect(args.paths, args.keywords)
-    overrides = {"scheme": args.scheme} if args.scheme else {}
-    results = run_cases(cases, timeout=args.timeout or None, **overrides)
+    if args.workers:
+        from harness.parallel import run_parallel
+
+        results, errors = run_parallel(
+            args.paths or ["cases"], args.workers, args.keywords, args.scheme
+        )
+    else:
+        overrides = {"scheme": args.scheme} if args.scheme else {}
+        results = run_cases(cases, timeout=args.timeout or None, **overrides)
     shown = [r for r in results if not r.ok] if args.quiet else results
     if shown:
         print(results_table(shown))

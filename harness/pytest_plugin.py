@@ -1,0 +1,301 @@
+"""gradcheck's pytest plugin (entry point ``pytest11: gradcheck``).
+
+* ``pytest cases/`` collects every ``case(...)`` of the case files as a test item named after the
+  case, so ``-k``, ``-x``, ``--lf``, ``-m TAG`` (tags become markers) and ``--junitxml`` work; a
+  failing item prints the same message as ``assert_check``.
+* A ``.py`` file is a case file when it lies under a ``gradcheck_cases`` ini path (default
+  ``cases``, relative to the ini file) or a ``--gradcheck-cases PATH``, and is not a conftest,
+  ``_``-prefixed, or a pytest test module (``python_files``). So ``pytest`` with
+  ``testpaths = ["tests"]`` never runs the cases, and tests are never read as case files.
+* ``gradcheck`` fixture: ``assert_check`` for your own tests.
+* Parallel runs: under pytest-xdist each worker sends its results to the controller through
+  ``config.workeroutput``; the controller merges them in collection order, so ``-n 2`` and a
+  serial run write the same ``--gradcheck-results`` file (``results`` block).
+
+Nothing heavy is imported until a case file is collected: the plugin loads in every pytest run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.cases import Case, CollectionError
+    from harness.types import CheckResult
+
+RESULTS_KEY = "gradcheck_results"
+ERRORS_KEY = "gradcheck_collection_errors"
+_STATE = pytest.StashKey["_State"]()
+
+
+class _State:
+    """Per-process plugin state: where case files live, and what has run."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = roots
+        self.names: dict[str, str] = {}  # case name -> source, to catch duplicates
+        self.order: dict[str, int] = {}  # nodeid -> position in the collected items
+        self.results: list[tuple[int, dict[str, Any], float]] = []
+        self.errors: list[tuple[str, int | None, str]] = []
+        self.started = time.time()
+        self.merged: tuple[list[CheckResult], list[CollectionError]] | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The plugin's options and ini keys."""
+    group = parser.getgroup("gradcheck", "gradient checks (gradcheck)")
+    group.addoption(
+        "--gradcheck-cases",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also treat .py files under PATH as case files (repeatable)",
+    )
+    group.addoption(
+        "--gradcheck-results",
+        metavar="FILE",
+        help="write the run's results.json (same format as gradcheck run) to FILE",
+    )
+    group.addoption(
+        "--gradcheck-select",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="keep only cases whose name or tag contains TEXT, as gradcheck run -k (repeatable)",
+    )
+    group.addoption(
+        "--gradcheck-scheme",
+        choices=("central", "forward", "backward"),
+        help="finite-difference scheme for every case (default: each case's own)",
+    )
+    parser.addini(
+        "gradcheck_cases",
+        type="args",
+        default=["cases"],
+        help="folders (relative to the ini file) whose .py files are gradcheck case files",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Resolve the case-file roots."""
+    base = config.inipath.parent if config.inipath else config.rootpath
+    roots = [(base / p).resolve() for p in config.getini("gradcheck_cases")]
+    invoked = config.invocation_params.dir
+    roots += [(invoked / p).resolve() for p in config.getoption("gradcheck_cases")]
+    config.stash[_STATE] = _State(roots)
+
+
+def is_case_file(path: Path, config: pytest.Config) -> bool:
+    """Whether pytest should collect `path` as a case file (see the module docstring).
+
+    Args:
+      path: a file pytest visits.
+      config: the pytest config.
+
+    Returns:
+      True for a case file.
+    """
+    if path.suffix != ".py" or path.name.startswith(("_", ".")) or path.name == "conftest.py":
+        return False
+    if any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files")):
+        return False
+    resolved = path.resolve()
+    return any(resolved == root or root in resolved.parents for root in config.stash[_STATE].roots)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Case files become `CaseFile` collectors."""
+    if is_case_file(file_path, parent.config):
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFailed(Exception):
+    """Raised by a case item whose check did not pass; carries the result."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.name)
+        self.result = result
+
+
+class CaseFile(pytest.File):
+    """A case file: imported with harness.cases, one item per case, in declaration order."""
+
+    def collect(self) -> Iterator[CaseItem]:
+        from harness.cases import collection_error, load_case_file
+
+        state = self.config.stash[_STATE]
+        try:
+            cases = load_case_file(self.path)
+        except Exception as exc:
+            err = collection_error(_shown_path(self.path, self.config), exc)
+            state.errors.append((err.path, err.line, err.message))
+            raise self.CollectError(f"case file did not import: {err.describe()}") from None
+        for c in cases:
+            duplicate_of = state.names.setdefault(c.name, c.source)
+            item = CaseItem.from_parent(
+                self,
+                name=c.name,
+                case=c,
+                duplicate_of=None if duplicate_of == c.source else duplicate_of,
+            )
+            for tag in c.tags:
+                _register_marker(self.config, tag)
+                item.add_marker(tag)
+            yield item
+
+
+def _shown_path(path: Path, config: pytest.Config) -> Path:
+    """The path as `gradcheck run` shows it: relative to where pytest was started, if inside."""
+    try:
+        return path.resolve().relative_to(config.invocation_params.dir.resolve())
+    except ValueError:
+        return path
+
+
+def _register_marker(config: pytest.Config, tag: str) -> None:
+    known = {line.split(":")[0].strip() for line in config.getini("markers")}
+    if tag not in known:
+        config.addinivalue_line("markers", f"{tag}: gradcheck case tag")
+
+
+class CaseItem(pytest.Item):
+    """One case: runs `Case.run`, fails with `format_failure`'s message."""
+
+    def __init__(self, *, case: Case, duplicate_of: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.duplicate_of = duplicate_of
+
+    def runtest(self) -> None:
+        state = self.config.stash[_STATE]
+        if self.duplicate_of:
+            path, _, line = self.case.source.rpartition(":")
+            message = f"duplicate case name {self.case.name!r} (first at {self.duplicate_of})"
+            shown = str(_shown_path(Path(path), self.config))
+            state.errors.append((shown, int(line) if line.isdigit() else None, message))
+            _publish(self.config)
+            raise pytest.fail.Exception(message, pytrace=False)
+        scheme = self.config.getoption("gradcheck_scheme")
+        start = time.perf_counter()
+        result = self.case.run(**({"scheme": scheme} if scheme else {}))
+        seconds = time.perf_counter() - start
+        entry = (state.order.get(self.nodeid, len(state.order)), result.to_dict(), seconds)
+        state.results.append(entry)
+        _publish(self.config)
+        if not result.ok:
+            raise CaseFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
+        if isinstance(excinfo.value, CaseFailed):
+            from harness.check import format_failure
+
+            return format_failure(excinfo.value.result)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = self.case.source.rpartition(":")[2]
+        return self.path, int(line) - 1 if line.isdigit() else None, f"case {self.name}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Apply --gradcheck-select (gradcheck run -k semantics) to the case items."""
+    keywords = config.getoption("gradcheck_select")
+    if not keywords:
+        return
+    from harness.runner import select
+
+    chosen = {id(c) for c in select([i.case for i in items if isinstance(i, CaseItem)], keywords)}
+    keep = [i for i in items if not isinstance(i, CaseItem) or id(i.case) in chosen]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember each item's position, the order results are merged in."""
+    session.config.stash[_STATE].order = {item.nodeid: i for i, item in enumerate(session.items)}
+    _publish(session.config)
+
+
+def _publish(config: pytest.Config) -> None:
+    """On an xdist worker, hand the results so far to the controller (sent when it finishes)."""
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        state = config.stash[_STATE]
+        workeroutput[RESULTS_KEY] = list(state.results)
+        workeroutput[ERRORS_KEY] = list(state.errors)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: take over a finished worker's results."""
+    state = node.config.stash[_STATE]
+    output = getattr(node, "workeroutput", {}) or {}
+    state.results.extend(tuple(r) for r in output.get(RESULTS_KEY, []))
+    state.errors.extend(tuple(e) for e in output.get(ERRORS_KEY, []))
+
+
+def merged_results(config: pytest.Config) -> tuple[list[CheckResult], list[CollectionError]]:
+    """The run's results in collection order and its collection errors (controller side).
+
+    Args:
+      config: the pytest config.
+
+    Returns:
+      (results, collection errors), as `gradcheck run` would have them.
+    """
+    from harness.cases import CollectionError
+    from harness.types import CheckResult
+
+    state = config.stash[_STATE]
+    results = [
+        CheckResult.from_dict(data, seconds)
+        for _, data, seconds in sorted(state.results, key=_first)
+    ]
+    errors = [CollectionError(*e) for e in dict.fromkeys(state.errors)]
+    return results, errors
+
+
+def _first(entry: tuple[int, dict[str, Any], float]) -> int:
+    return entry[0]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Controller (or serial run): merge the results and write --gradcheck-results."""
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    state = config.stash[_STATE]
+    state.merged = merged_results(config)
+    target = config.getoption("gradcheck_results")
+    if target and (state.merged[0] or state.merged[1]):
+        from harness.report.files import write_json_atomic
+        from harness.runner import results_payload
+
+        command = ["pytest", *config.invocation_params.args]
+        payload = results_payload(*state.merged, command, state.started)
+        write_json_atomic(config.invocation_params.dir / target, payload)
+
+
+def session_results(config: pytest.Config) -> tuple[list[CheckResult], list[CollectionError]]:
+    """What `pytest_sessionfinish` merged (empty before it ran)."""
+    return config.stash[_STATE].merged or ([], [])
+
+
+@pytest.fixture
+def gradcheck() -> Callable[..., CheckResult]:
+    """``assert_check`` as a fixture: ``gradcheck(fn, reference, *args, wrt=..., grad=...)``.
+
+    Returns the CheckResult when the check passes (kinks included) and fails the test with the
+    worst entry, the numbers and what to do next when it does not.
+    """
+    from harness.check import assert_check
+
+    return assert_check
