@@ -38,7 +38,7 @@ def check_mode(mode: str, directions: int) -> None:
         raise ValueError(f"directions must be a positive int, got {directions!r}")
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=8)
 def random_directions(shape: tuple[int, ...], k: int, seed: int, position: int) -> np.ndarray:
     """k unit vectors of the given shape, uniform on the sphere, reproducible from the seed.
 

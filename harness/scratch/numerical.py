@@ -95,7 +95,7 @@ def numerical_gradient_batched(
     h: float = 1e-4,
     scheme: str = "central",
     scale_step: bool = True,
-    block_bytes: int = 32 * 2**20,
+    block_bytes: int = 2**20,
 ) -> np.ndarray:
     """numerical_gradient for a function that takes a stack of copies of x at once.
 
@@ -110,7 +110,8 @@ def numerical_gradient_batched(
       h: base step, scaled as in numerical_gradient.
       scheme: "forward", "backward" or "central".
       scale_step: scale the step with |x_i|.
-      block_bytes: memory budget for one block of copies (sets B).
+      block_bytes: memory budget for one block of copies (sets B); about 1 MB keeps a
+        block in cache, which measured faster than larger blocks.
 
     Returns:
       A float64 array of x.shape.
