@@ -105,6 +105,8 @@ def full_mode_against_floor(args: tuple, repeats: int) -> dict:
         "n": n,
         "evaluation": evaluation,
         "floor": 2 * n * evaluation,
+        # Under load the single-evaluation times are skewed (preemptions): the loop pays the mean.
+        "floor_mean": 2 * n * statistics.fmean(samples),
         **{name: statistics.median(times) for name, times in runs.items()},
     }
 
@@ -306,6 +308,16 @@ def main() -> None:
     plot_path = Path(options.out).with_name("scaling.png")
     plot(rows, plot_path)
     write_atomic(Path(options.out), render(info, full, fast, torch_times, suite, rows, batched))
+    raw = {
+        "machine": info,
+        "network": full,
+        "fast": fast,
+        "torch": torch_times,
+        "suite": suite,
+        "scaling": rows,
+        "batched": batched,
+    }
+    write_atomic(Path(options.out).with_name("results.json"), json.dumps(raw, indent=1))
     print(f"wrote {options.out} and {plot_path}")
 
 
@@ -314,6 +326,11 @@ def render(info, full, fast, torch_times, suite, rows, batched) -> str:
     table = [
         ["one loss evaluation (median)", full["evaluation"], full["evaluation"] / floor],
         ["floor: 2n × one evaluation", floor, 1.0],
+        [
+            "floor with the mean evaluation: 2n × mean",
+            full["floor_mean"],
+            full["floor_mean"] / floor,
+        ],
         ["full mode: scratch.numerical_gradient loop", full["loop"], full["loop"] / floor],
         ["full mode: check() (value, loop, judging, JAX)", full["check"], full["check"] / floor],
         ["classic textbook loop (np.nditer, h=1e-4)", full["classic"], full["classic"] / floor],
@@ -366,6 +383,11 @@ def render(info, full, fast, torch_times, suite, rows, batched) -> str:
     verdicts = [
         ("full mode (check) ≤ 1.10 × floor", full["check"] <= 1.10 * floor),
         ("full mode (loop) ≤ 1.10 × floor", full["loop"] <= 1.10 * floor),
+        (
+            "full mode (check) ≤ 1.10 × floor of the mean",
+            full["check"] <= 1.10 * full["floor_mean"],
+        ),
+        ("full mode (loop) ≤ 1.10 × floor of the mean", full["loop"] <= 1.10 * full["floor_mean"]),
         ("fast mode warm ≤ 20 ms", fast["warm"] <= 0.020),
         ("fast mode cold ≤ 0.5 s", fast["cold"] <= 0.5),
         ("`gradcheck run` full < 30 s", suite["full"] < 30),
@@ -386,7 +408,11 @@ shared by several workers: absolute times move with the load (see the load avera
 from the same run. Medians: the floor from {3 * 200 + 200} single evaluations interleaved with the
 full-mode runs; full-mode rows from the number of repeats given by `--full-repeats`; fast mode cold
 from fresh processes (one cold call each, JAX tracing and compilation included, Python/JAX imports
-excluded), warm from 21 calls after it.
+excluded), warm from 21 calls after it. On a loaded machine single evaluations are skewed (a
+few are preempted), so the median understates what a loop of 2n evaluations pays; the floor of the
+mean evaluation is given beside it. OpenBLAS with 2 threads on 2 busy cores made single
+evaluations vary about 40-fold in this session, so runs set `OPENBLAS_NUM_THREADS=1` (recorded
+under Machine).
 
 ## Seed network
 
