@@ -39,6 +39,7 @@ class Case:
     checks: tuple[str, ...] | None = None
     scheme: str = "central"
     h: float | None = None
+    batched: bool = False
     source: str = ""
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -46,7 +47,8 @@ class Case:
         """Check this case.
 
         Args:
-          **overrides: keyword arguments of `check` that replace the case's own.
+          **overrides: keyword arguments of `check` that replace the case's own (e.g.
+            ``mode="fast"``).
 
         Returns:
           The CheckResult, carrying the case's source.
@@ -60,6 +62,8 @@ class Case:
             "checks": self.checks,
             "name": self.name,
         }
+        if self.batched:
+            kwargs["batched"] = True
         kwargs.update(overrides)
         result = check(self.fn, self.reference, *self.args, **kwargs)
         return CheckResult(result.name, result.checks, result.seconds, self.source)
@@ -78,6 +82,7 @@ def case(
     checks: Sequence[str] | None = None,
     scheme: str = "central",
     h: float | None = None,
+    batched: bool = False,
 ) -> Case:
     """Declare a case (in a case file) or build one (anywhere else).
 
@@ -93,6 +98,8 @@ def case(
       checks: subset of "value", "numerical", "analytic" to run.
       scheme: finite-difference scheme.
       h: unscaled step (default from the policy).
+      batched: fn accepts each differentiated argument with a leading axis of copies and returns
+        one value per copy, so the full numerical check evaluates blocks of perturbations at once.
 
     Returns:
       The Case; inside a case file it is also registered for collection.
@@ -114,6 +121,7 @@ def case(
         checks=None if checks is None else tuple(checks),
         scheme=scheme,
         h=h,
+        batched=bool(batched),
         source=f"{frame.f_code.co_filename}:{frame.f_lineno}",
     )
     if _collecting is not None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from harness import policy
 from harness import scratch as _scratch
+from harness.directional import DEFAULT_DIRECTIONS, check_mode, judge_directions
 from harness.finite import judge_entries
 from harness.inputs import CaseInputError, Snapshot, argument_names, resolve_wrt
 from harness.types import (
@@ -56,6 +58,10 @@ def check(
     checks: Sequence[str] | None = None,
     name: str | None = None,
     numerical_gradient: Callable[..., np.ndarray] | None = None,
+    mode: str = "full",
+    directions: int = DEFAULT_DIRECTIONS,
+    seed: int = 0,
+    batched: bool = False,
 ) -> CheckResult:
     """Check a NumPy function (and optionally its hand-written gradient) against a JAX reference.
 
@@ -75,11 +81,21 @@ def check(
       name: the case's name, for messages.
       numerical_gradient: the finite-difference routine under test (default
         harness.scratch.numerical_gradient); same signature.
+      mode: "full" (every entry by finite differences, 2n evaluations per argument) or "fast"
+        (central slopes along ``directions`` seeded random unit directions, 2k evaluations per
+        argument; an argument whose slopes disagree gets the full check, which names the worst
+        entries). Fast mode always uses central slopes; the analytic check is the same in both.
+      directions: k, the number of random directions per argument in fast mode.
+      seed: seed of those directions (same seed, same directions).
+      batched: fn accepts each differentiated argument with an extra leading axis of copies and
+        returns one value per copy; the full check then evaluates blocks of perturbations per call
+        (harness.scratch.numerical_gradient_batched) unless ``numerical_gradient`` is given.
 
     Returns:
       A CheckResult with one record per check and differentiated argument.
     """
     policy.check_scheme(scheme)
+    check_mode(mode, directions)
     wanted = _wanted_checks(checks, grad)
     name = name or getattr(fn, "__name__", "case")
     args_list = list(args)
@@ -96,7 +112,7 @@ def check(
         fn_value = run.evaluate_fn(records) if needs_fn else None
         if needs_fn and fn_value is None:
             return CheckResult(name, tuple(records))
-        ref_value = run.evaluate_reference(records, fn_value, VALUE in wanted)
+        ref_value = run.evaluate_reference(records, fn_value, VALUE in wanted, positions)
         if ref_value is None:
             return CheckResult(name, tuple(records))
         exact = run.exact_gradient(records, positions)
@@ -104,10 +120,20 @@ def check(
             return CheckResult(name, tuple(records))
         if NUMERICAL in wanted:
             routine = numerical_gradient or _scratch.numerical_gradient
+            batched = batched and numerical_gradient is None
             for pos in positions:
-                records.append(
-                    run.numerical(pos, exact[pos], routine, scheme, h, fn_value, ref_value)
+                fast = None
+                if mode == "fast" and args_list[pos].size > directions:
+                    fast = run.directional(
+                        pos, exact[pos], h, fn_value, ref_value, directions, seed
+                    )
+                    if fast.ok:
+                        records.append(fast)
+                        continue
+                full = run.numerical(
+                    pos, exact[pos], routine, scheme, h, fn_value, ref_value, batched
                 )
+                records.append(_after_fast(full, fast) if mode == "fast" else full)
         if ANALYTIC in wanted and grad is not None:
             records.extend(run.analytic(grad, positions, exact))
         return CheckResult(name, tuple(records))
@@ -171,6 +197,18 @@ def _tolerances(tol: Tolerance) -> dict[str, float]:
             raise ValueError(f"tol has unknown check kind(s) {sorted(unknown)}")
         return {k: float(v) for k, v in tol.items()}
     return {kind: float(tol) for kind in CHECKS}
+
+
+def _after_fast(full: CheckRecord, fast: CheckRecord | None) -> CheckRecord:
+    """The full check run in fast mode: because a direction disagreed, or the argument is so small
+    that the full check is no dearer than the directions."""
+    if fast is None:
+        details = {**full.details, "mode": "fast", "full_check": "argument has <= k entries"}
+        return replace(full, details=details)
+    details = {**full.details, **fast.details, "full_check": "a direction disagreed"}
+    message = f"fast mode: {fast.message}; full check: {full.message}"
+    evaluations = full.evaluations + fast.evaluations
+    return replace(full, message=message, details=details, evaluations=evaluations)
 
 
 def _fmt(value: float) -> str:
@@ -279,14 +317,31 @@ class _Run:
         return first, self.value_eps
 
     def evaluate_reference(
-        self, records: list[CheckRecord], fn_value: tuple[float, float] | None, emit: bool
+        self,
+        records: list[CheckRecord],
+        fn_value: tuple[float, float] | None,
+        emit: bool,
+        positions: list[int],
     ) -> float | None:
-        """The reference value, and the value check's record when asked for."""
+        """The reference value, and the value check's record when asked for.
+
+        Value and gradient come from one cached jax.value_and_grad, so a case shape is traced and
+        compiled once; only when that raises is the plain value asked for, to tell a reference
+        that fails from a gradient that fails.
+        """
+        problem: Exception | None = None
         try:
-            ref = _oracle().value(self.reference, self.args)
-        except Exception as exc:
+            ref, grads = _oracle().value_and_gradient(self.reference, self.args, positions)
+            self._exact: list[np.ndarray] | Exception = grads
+        except Exception as grad_exc:
+            self._exact = grad_exc
+            try:
+                ref = _oracle().value(self.reference, self.args)
+            except Exception as value_exc:
+                problem = value_exc
+        if problem is not None:
             records.append(
-                self.record(VALUE, None, ERROR, f"reference raised {_describe_exception(exc)}")
+                self.record(VALUE, None, ERROR, f"reference raised {_describe_exception(problem)}")
             )
             return None
         if not np.isfinite(ref):
@@ -331,9 +386,9 @@ class _Run:
         self, records: list[CheckRecord], positions: list[int]
     ) -> dict[int, np.ndarray] | None:
         """jax.grad(reference) for each differentiated argument; None on a problem."""
-        try:
-            grads = _oracle().gradient(self.reference, self.args, positions)
-        except Exception as exc:
+        grads = self._exact
+        if isinstance(grads, Exception):
+            exc = grads
             records.append(
                 self.record(
                     "exact", None, ERROR, f"jax.grad(reference) raised {_describe_exception(exc)}"
@@ -367,6 +422,7 @@ class _Run:
         h: float | None,
         fn_value: tuple[float, float] | None,
         ref_value: float,
+        batched: bool = False,
     ) -> CheckRecord:
         """Finite differences of fn in one argument, judged entry by entry."""
         x = self.args[pos]
@@ -379,10 +435,21 @@ class _Run:
 
         evaluations: dict[str, np.ndarray] | None = None
         extra: dict[str, Any] = {}
-        if "evaluations" in inspect.signature(routine).parameters:
+        if not batched and "evaluations" in inspect.signature(routine).parameters:
             evaluations = extra["evaluations"] = {}
+
+        def f_batched(copies: np.ndarray) -> Any:
+            args = list(self.args)
+            args[pos] = copies
+            return self.fn(*args)
+
         try:
-            numeric = np.asarray(routine(f, x, h=step, scheme=scheme, **extra), dtype=np.float64)
+            if batched:
+                numeric = _scratch.numerical_gradient_batched(f_batched, x, h=step, scheme=scheme)
+            else:
+                numeric = np.asarray(
+                    routine(f, x, h=step, scheme=scheme, **extra), dtype=np.float64
+                )
         except Exception as exc:
             index = getattr(exc, "gradcheck_index", None)
             side = getattr(exc, "gradcheck_side", None)
@@ -443,6 +510,66 @@ class _Run:
             judged.failed,
             judged.kink,
             evaluations=evaluations,
+            **common,
+        )
+
+    def directional(
+        self,
+        pos: int,
+        expected: np.ndarray,
+        h: float | None,
+        fn_value: tuple[float, float] | None,
+        ref_value: float,
+        k: int,
+        seed: int,
+    ) -> CheckRecord:
+        """Fast mode: slopes of fn along k seeded random directions against the exact ones."""
+        x = self.args[pos]
+        arg = self.names[pos]
+        step = float(h) if h is not None else policy.default_step(x.dtype, "central")
+        common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": "central", "h": step}
+        value = fn_value[0] if fn_value else ref_value
+        try:
+            judged = judge_directions(
+                lambda _: self.fn(*self.args),
+                x,
+                expected,
+                h=step,
+                value_scale=max(abs(value), abs(ref_value)),
+                value_eps=self.value_eps,
+                k=k,
+                seed=seed,
+                position=pos,
+                tol_override=self.tolerances.get(NUMERICAL),
+            )
+        except Exception as exc:
+            message = f"fn raised {_describe_exception(exc)} along a random direction"
+            return self.record(NUMERICAL, arg, ERROR, message, **common)
+        finally:
+            self.snapshot.restore()
+        if not np.isfinite(judged.got):
+            message = f"fn returned a non-finite value along a random direction (step {step:.3g})"
+            return self.record(NUMERICAL, arg, ERROR, message, **common)
+        where = f"direction {judged.worst_direction} of {k}"
+        bound = judged.details["detectable_error_norm"]
+        text = (
+            f"slope along {where}: got {_fmt(judged.got)}, expected {_fmt(judged.expected)} "
+            f"(abs error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
+            f"catches gradient errors of norm >= {bound:.3g} "
+            f"with probability >= {1 - judged.details['miss_probability']:g}"
+        )
+        scale = float(np.linalg.norm(expected)) / np.sqrt(x.size)
+        return self.record(
+            NUMERICAL,
+            arg,
+            PASS if judged.agreed else FAIL,
+            text,
+            max_abs_error=judged.max_abs_error,
+            max_rel_error=judged.max_abs_error / scale if scale else judged.max_abs_error,
+            tolerance=judged.tolerance,
+            worst=Entry(f"{arg}·v{judged.worst_direction}", (), judged.got, judged.expected),
+            evaluations=judged.evaluations,
+            details=judged.details,
             **common,
         )
 

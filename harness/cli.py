@@ -66,6 +66,23 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="finite-difference scheme for every case (default: each case's own, usually central)",
     )
     p.add_argument(
+        "--fast",
+        action="store_true",
+        help=(
+            "fast mode: check each argument's numerical gradient by its slopes along K seeded "
+            "random unit directions (2K evaluations instead of 2 per entry); an argument whose "
+            "slopes disagree gets the full per-entry check. Each result states the smallest "
+            "gradient error it would catch (README: Fast mode)"
+        ),
+    )
+    p.add_argument(
+        "--directions",
+        type=int,
+        default=None,
+        metavar="K",
+        help="random directions per argument in fast mode (default 4)",
+    )
+    p.add_argument(
         "--report-dir",
         default="reports/latest",
         metavar="DIR",
@@ -148,14 +165,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = time.time()
     cases, errors = _collect(args.paths, args.keywords)
+    overrides: dict = {"scheme": args.scheme} if args.scheme else {}
+    if args.directions is not None and args.directions < 1:
+        raise UsageError(f"--directions must be at least 1, got {args.directions}")
+    if args.fast:
+        overrides["mode"] = "fast"
+    if args.directions is not None:
+        overrides["directions"] = args.directions
     if args.workers:
         from harness.parallel import run_parallel
 
+        if args.fast or args.directions is not None:
+            raise UsageError("-n does not combine with --fast/--directions yet; drop one")
         results, errors = run_parallel(
             args.paths or ["cases"], args.workers, args.keywords, args.scheme
         )
     else:
-        overrides = {"scheme": args.scheme} if args.scheme else {}
         results = run_cases(cases, timeout=args.timeout or None, **overrides)
     shown = [r for r in results if not r.ok] if args.quiet else results
     if shown:

@@ -19,7 +19,9 @@ from harness.scratch.network import (
 from harness.scratch.numerical import (
     SCHEMES,
     numerical_diff,
+    numerical_directional_derivative,
     numerical_gradient,
+    numerical_gradient_batched,
     one_sided_slopes,
 )
 
@@ -32,7 +34,9 @@ __all__ = [
     "gradient_descent",
     "init_two_layer_params",
     "numerical_diff",
+    "numerical_directional_derivative",
     "numerical_gradient",
+    "numerical_gradient_batched",
     "one_sided_slopes",
     "relu",
     "sigmoid",
