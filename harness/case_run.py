@@ -311,6 +311,7 @@ class CaseRun:
             tol_override=self.tolerances.get(NUMERICAL),
             evaluations=evaluations,
             base_value=fn_value[0] if fn_value else None,
+            exact_at=lambda moved: self.exact_at(pos, moved),
         )
         self.snapshot.restore()
         evaluations = (x.size * (2 if scheme == "central" else 1)) + judged.evaluations
@@ -386,6 +387,12 @@ class CaseRun:
             details=judged.details,
             **common,
         )
+
+    def exact_at(self, pos: int, moved: np.ndarray) -> np.ndarray:
+        """jax.grad(reference) with respect to argument ``pos``, at another value of it."""
+        args = list(self.args)
+        args[pos] = moved
+        return _oracle().gradient(self.reference, args, [pos])[0]
 
     def judged_record(self, kind: str, pos: int, *arrays: np.ndarray, **common: Any) -> CheckRecord:
         """`records.judged_record` for the argument at ``pos``."""

@@ -113,10 +113,11 @@ def ulp_tolerance(
 
     Each entry may be off by ``safety * eps`` relative to the largest of: itself, the array's
     largest entry (a backprop sums products whose size is set by the largest terms, not by the
-    entry itself), and |f| / max(1, |x|_inf). The last is the resolution of any computation of f
-    in that precision: a gradient smaller than eps|f| per unit of x cannot be told from zero,
-    and backprop through a saturated tanh or softmax computes such entries as differences of
-    O(1) terms (1 - tanh^2), whose rounding is eps, not eps times the entry.
+    entry itself), and max(|f|, 1) / max(1, |x|_inf). The last is the resolution of a gradient
+    computed from O(1) terms: backprop through a saturated tanh or softmax computes small entries
+    as differences such as y - 1 or 1 - tanh^2, whose rounding is eps, not eps times the entry
+    (and it stays put when x moves, so it cannot be measured by nudging x). A function whose
+    every term is far below 1 is judged more loosely than it could be; give it a tol.
 
     Args:
       expected: exact values.
@@ -130,5 +131,5 @@ def ulp_tolerance(
     """
     magnitude = np.abs(expected)
     scale = float(magnitude.max()) if magnitude.size else 0.0
-    resolution = abs(value) / max(1.0, x_scale)
+    resolution = max(abs(value), 1.0) / max(1.0, x_scale)
     return safety * dtype_eps * (magnitude + scale + resolution) + np.finfo(np.float64).tiny
