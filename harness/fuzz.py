@@ -84,8 +84,11 @@ def run_property(
                 tally.passed += 1
                 tally.kinks += result.verdict == KINK
                 for record in result.checks:
-                    if record.max_abs_error is not None and record.tolerance:
-                        ratio = record.max_abs_error / record.tolerance
+                    worst = record.worst
+                    if worst is not None and worst.got is not None and record.tolerance:
+                        # The worst entry's own error over its own tolerance (max_abs_error
+                        # may belong to another entry with a larger tolerance).
+                        ratio = abs(worst.got - worst.expected) / record.tolerance
                         if ratio > tally.worst_ratio:
                             tally.worst_ratio, tally.worst_case = ratio, result.name
             return
