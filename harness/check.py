@@ -109,7 +109,15 @@ def check(
         exact = run.exact_gradient(records, positions)
         if exact is None:
             return CheckResult(name, tuple(records))
-        if NUMERICAL in wanted:
+        joint = None
+        if NUMERICAL in wanted and mode == "fast" and len(positions) > 1:
+            if all(args_list[p].size > directions for p in positions):
+                joint = run.joint_directional(
+                    positions, exact, h, fn_value, ref_value, directions, seed
+                )
+        if joint is not None:
+            records.extend(joint)
+        elif NUMERICAL in wanted:
             routine = numerical_gradient or _scratch.numerical_gradient
             batched = batched and numerical_gradient is None
             for pos in positions:
