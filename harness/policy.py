@@ -133,3 +133,21 @@ def ulp_tolerance(
     scale = float(magnitude.max()) if magnitude.size else 0.0
     resolution = max(abs(value), 1.0) / max(1.0, x_scale)
     return safety * dtype_eps * (magnitude + scale + resolution) + np.finfo(np.float64).tiny
+
+
+def value_scale(*values: float) -> float:
+    """The |f| that sets an evaluation's rounding: the largest |value| seen, and at least 1.
+
+    A value below 1 is usually a small difference of O(1) intermediates (log(1 + u) for small u,
+    a cross-entropy whose probability is ~1, a loss of a saturated network), so it rounds by eps,
+    not eps|f|, and moves in steps of eps: a finite difference cannot resolve a slope below
+    eps / h there. A function whose every intermediate is tiny is judged more loosely than it
+    could be; give it a tol.
+
+    Args:
+      values: |f| at the point from fn and from the reference.
+
+    Returns:
+      max(|values|..., 1).
+    """
+    return max([abs(v) for v in values] + [1.0])
