@@ -1,5 +1,6 @@
 """Bad input and faulty functions never give a wrong verdict and never lose the caller's data."""
 
+import ml_dtypes  # installed with jax; gives NumPy its bfloat16
 import numpy as np
 import pytest
 from hypothesis import given
@@ -87,6 +88,7 @@ def test_non_finite_near_the_point_is_an_error_naming_the_entry():
         ((np.array([3, 4]),), {"wrt": 0}, "astype(np.float64)"),
         ((np.array([True, False]),), {"wrt": 0}, "integers or booleans"),
         ((np.array([3.0, 4.0], dtype=np.float16),), {"wrt": 0}, "float32"),
+        ((np.array([3.0, 4.0]).astype(ml_dtypes.bfloat16),), {"wrt": 0}, "float32"),
         ((np.zeros(0),), {"wrt": 0}, "drop it from wrt"),
         (([3.0, 4.0],), {"wrt": 0}, "not a NumPy array"),
         ((np.array([3.0, 4.0]),), {"wrt": 3}, "out of range"),

@@ -85,10 +85,12 @@ def test_usage_errors_exit_2_with_one_line(case_dir, capsys, argv, needle):
     assert needle in err and len(err.splitlines()) == 1
 
 
-def test_unknown_option_exits_2(capsys):
+def test_unknown_option_exits_2_with_one_line(capsys):
     with pytest.raises(SystemExit) as info:
         main(["run", "--no-such-option"])
     assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "unrecognized arguments: --no-such-option" in err and len(err.splitlines()) == 1
 
 
 def test_k_selects_by_name(case_dir, capsys):

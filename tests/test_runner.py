@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import numpy as np
+import pytest
 
 from harness import case, oracle, scratch
 from harness.cli import main
@@ -90,7 +91,8 @@ case("slow", fn=slow, reference=oracle.function_2, args=(np.ones(400),))
 """
 
 
-def test_sigterm_mid_run_leaves_previous_results_intact(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_interrupt_mid_run_leaves_previous_results_intact(tmp_path, signum):
     (tmp_path / "slow.py").write_text(textwrap.dedent(SLOW))
     out = tmp_path / "out"
     out.mkdir()
@@ -113,7 +115,7 @@ def test_sigterm_mid_run_leaves_previous_results_intact(tmp_path):
     while not (tmp_path / "started").exists() and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "interrupted" in err
