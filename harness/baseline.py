@@ -9,13 +9,13 @@ checkout.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.report.files import ReportFileError, read_versioned_json
 from harness.types import VERDICTS, CheckResult
 
 BASELINE_FORMAT = "gradcheck-baseline"
@@ -117,24 +117,9 @@ def load_baseline(path: str | Path) -> Baseline:
     """
     hint = how_to_make(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BaselineError(f"no baseline at {path}; {hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"cannot read the baseline {path} ({exc}); {hint}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise BaselineError(f"the baseline {path} is not valid JSON ({exc}); {hint}") from None
-    if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
-        raise BaselineError(
-            f'{path} is not a gradcheck baseline (no "format": "{BASELINE_FORMAT}"); {hint}'
-        )
-    if data.get("version") != BASELINE_VERSION:
-        raise BaselineError(
-            f"the baseline {path} has version {data.get('version')!r}, but this gradcheck reads "
-            f"version {BASELINE_VERSION}; {hint}"
-        )
+        data = read_versioned_json(path, BASELINE_FORMAT, BASELINE_VERSION, hint)
+    except ReportFileError as exc:
+        raise BaselineError(str(exc)) from None
     try:
         results = _parse_results(data.get("results"))
         paths = tuple(str(p) for p in data.get("paths") or ())
