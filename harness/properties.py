@@ -112,10 +112,23 @@ def check_network(
 
     Returns:
       One CheckResult holding the value, numerical and analytic records.
+
+    Raises:
+      Rejected: when the exact loss or gradient is not finite there.
     """
     args = build_network(config)
     names = NETWORK_DATA_ARGS + config.parameter_names
     positions = list(range(len(NETWORK_DATA_ARGS), len(args)))
+    # The same domain rule as for generated functions: where the exact loss or its gradient is
+    # not finite (a softmax probability underflows to 0 in the delta-free loss that backprop
+    # differentiates), the example is outside the property, not a pass and not a failure.
+    for reference, point in (
+        (_eager_mlp_loss, args),
+        (_eager_backprop_reference, _as_float64(args)),
+    ):
+        value, grads = oracle.value_and_gradient(reference, list(point), positions)
+        if not np.isfinite(value) or not all(np.all(np.isfinite(g)) for g in grads):
+            raise Rejected(f"exact loss or gradient not finite: {config.describe()}")
     fn = _named(scratch_mlp.mlp_loss, names)
     name = config.describe()
     first = (
