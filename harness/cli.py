@@ -38,6 +38,27 @@ def _timeout(text: str) -> float:
     return value
 
 
+def add_case_selection(parser: argparse.ArgumentParser, verb: str | None) -> None:
+    """The PATH arguments every case-running subcommand takes, and -k when ``verb`` is given.
+
+    Args:
+      parser: the subcommand's parser.
+      verb: what the subcommand does to the selected cases ("run", "sweep"); None: no -k.
+    """
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="case files or folders (default: cases/)"
+    )
+    if verb:
+        parser.add_argument(
+            "-k",
+            dest="keywords",
+            action="append",
+            metavar="TEXT",
+            help=f"{verb} only cases whose name or tag contains TEXT (repeatable; any match "
+            "selects)",
+        )
+
+
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
@@ -49,16 +70,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "paths", nargs="*", metavar="PATH", help="case files or folders (default: cases/)"
-    )
-    p.add_argument(
-        "-k",
-        dest="keywords",
-        action="append",
-        metavar="TEXT",
-        help="run only cases whose name or tag contains TEXT (repeatable; any match selects)",
-    )
+    add_case_selection(p, "run")
     p.add_argument(
         "--scheme",
         choices=("central", "forward", "backward"),
@@ -69,9 +81,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "--fast",
         action="store_true",
         help=(
-            "fast mode: check each argument's numerical gradient by its slopes along K seeded "
-            "random unit directions (2K evaluations instead of 2 per entry); an argument whose "
-            "slopes disagree gets the full per-entry check. Each result states the smallest "
+            "fast mode: check the numerical gradient by its slopes along K seeded random unit "
+            "directions through all arguments at once (2K evaluations instead of 2 per entry); "
+            "if one disagrees, each argument by its own K directions, and an argument whose "
+            "slopes still disagree gets the full per-entry check. Each result states the smallest "
             "gradient error it would catch (README: Fast mode)"
         ),
     )

@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     Args:
       sub: the subparsers of the `gradcheck` parser.
     """
+    from harness.cli import add_case_selection
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "baseline",
@@ -51,9 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=BASELINE_DESCRIPTION,
         formatter_class=fmt,
     )
-    p.add_argument(
-        "paths", nargs="*", metavar="PATH", help="case files or folders (default: cases/)"
-    )
+    add_case_selection(p, None)
     p.add_argument(
         "-o",
         "--output",

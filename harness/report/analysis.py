@@ -240,6 +240,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `report` subcommand."""
+    from harness.cli import add_case_selection
+
     p = subparsers.add_parser(
         "report",
         help="sweep h and write the error-versus-h report (markdown, HTML, JSON, plots)",
@@ -254,16 +256,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "paths", nargs="*", metavar="PATH", help="case files or folders (default: cases/)"
-    )
-    p.add_argument(
-        "-k",
-        dest="keywords",
-        action="append",
-        metavar="TEXT",
-        help="sweep only cases whose name or tag contains TEXT (repeatable)",
-    )
+    add_case_selection(p, "sweep")
     p.add_argument(
         "--report-dir",
         default="reports/latest",
