@@ -212,7 +212,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         # on two cores (42 s against 34 s), the checks' BLAS already using both.
         from harness.report.analysis import write_report
 
-        written = write_report(cases, args.report_dir, ["gradcheck", *sys.argv[1:]])
+        written = write_report(
+            cases, args.report_dir, ["gradcheck", *sys.argv[1:]], helper_process=True
+        )
         print(f"error-versus-h report in {written['seconds']:.1f}s: {args.report_dir}/report.html")
     failed = sum(not r.ok for r in results)
     print(

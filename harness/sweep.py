@@ -20,7 +20,8 @@ The curve fits and the error model live in `harness.sweep_model`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +30,18 @@ import numpy as np
 from harness import oracle, policy
 from harness.cases import Case
 from harness.inputs import CaseInputError, argument_names, resolve_wrt
-from harness.sweep_model import Curve, analyse_curve
+
+# EDGE_STEP and CaseSweep live with the model (no JAX there, for the plotting process).
+from harness.sweep_model import EDGE_STEP as EDGE_STEP
+from harness.sweep_model import (
+    SEED_STEP,
+    CaseSweep,
+    Curve,
+    analyse_curve,
+)
 from harness.types import NUMERICAL
 
 STEP_MAX, STEP_MIN, POINTS_PER_DECADE = 1e-1, 1e-16, 4
-SEED_STEP = 1e-4  # the seed note's h
 # An argument with more entries than this is swept along random directions: entry by entry would
 # cost 2n + 1 evaluations per h.
 DIRECTIONAL_ABOVE_ENTRIES = 1000
@@ -43,9 +51,6 @@ LARGE_CASE_NUMBERS = 10_000
 DIRECTION_COUNT = 2
 DIRECTION_SEED = 0
 DTYPES = ("float64", "float32")
-# A case is "at a domain edge" when a step this small already leaves the domain (nan or inf):
-# its central V is cut off near its bottom, so it is left out of the scheme comparison.
-EDGE_STEP = 1e-3
 
 
 def step_grid(per_decade: int = POINTS_PER_DECADE) -> np.ndarray:
@@ -64,36 +69,6 @@ def step_grid(per_decade: int = POINTS_PER_DECADE) -> np.ndarray:
     return grid
 
 
-@dataclass(frozen=True)
-class CaseSweep:
-    """Every curve of one case, or why it was not swept."""
-
-    name: str
-    source: str
-    curves: tuple[Curve, ...] = ()
-    skipped: str | None = None
-
-    @property
-    def at_domain_edge(self) -> bool:
-        """True when a float64 step of EDGE_STEP or less left the function's domain (a
-        non-finite point): the case sits too close to a domain edge for a full V."""
-        return any(
-            c.dtype == "float64" and h <= EDGE_STEP and e is None
-            for c in self.curves
-            for h, e in zip(c.h, c.error, strict=True)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "name": self.name,
-            "source": self.source,
-            "skipped": self.skipped,
-            "at_domain_edge": self.at_domain_edge,
-            "curves": [c.to_dict() for c in self.curves],
-        }
-
-
 def _cast_floats(args: Sequence[Any], dtype: np.dtype) -> list[Any]:
     """Copies of the arguments with every float array cast to dtype (labels keep theirs)."""
     return [
@@ -102,13 +77,22 @@ def _cast_floats(args: Sequence[Any], dtype: np.dtype) -> list[Any]:
 
 
 def _evaluate(fn: Callable[..., Any], args: Sequence[Any]) -> float:
-    """fn(*args) as a float; nan when fn raises or warns (e.g. log of a negative number)."""
+    """fn(*args) as a float; nan when fn raises. Call it inside `_quiet`."""
     try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return float(np.asarray(fn(*args), dtype=np.float64).reshape(()))
+        return float(np.asarray(fn(*args), dtype=np.float64).reshape(()))
     except Exception:  # a step outside the domain may raise; it is a non-finite point, not a crash
         return float("nan")
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """NumPy floating-point warnings off (log of a negative number is a non-finite point).
+
+    Entered once per sweep of an argument, not per evaluation: the context managers cost more
+    than a small case's function."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _unit_directions(shape: tuple[int, ...], count: int, seed: int) -> np.ndarray:
@@ -138,6 +122,24 @@ def _differences(
     Returns:
       {scheme: (len(grid), k) float64 quotients}.
     """
+    with _quiet():
+        plus, minus, base = _evaluate_steps(fn, args, pos, steps, directions)
+    with np.errstate(all="ignore"):
+        return {
+            "forward": (plus - base) / steps,
+            "backward": (base - minus) / steps,
+            "central": (plus - minus) / (2.0 * steps),
+        }
+
+
+def _evaluate_steps(
+    fn: Callable[..., Any],
+    args: list[Any],
+    pos: int,
+    steps: np.ndarray,
+    directions: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """f(x + s u) and f(x - s u) for every step and entry/direction, and f(x)."""
     x = args[pos]
     work = list(args)
     base = _evaluate(fn, work)
@@ -163,12 +165,7 @@ def _differences(
                 plus[row, k] = _evaluate(fn, work)
                 work[pos] = (x64 - step * directions[k]).astype(x.dtype)
                 minus[row, k] = _evaluate(fn, work)
-    with np.errstate(all="ignore"):
-        return {
-            "forward": (plus - base) / steps,
-            "backward": (base - minus) / steps,
-            "central": (plus - minus) / (2.0 * steps),
-        }
+    return plus, minus, base
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ MODEL_POINTS_PER_DECADE = 40
 # The best point is read off a running median over this many neighbouring steps (half a decade
 # each side at 4 points per decade): a single lucky cancellation is not the curve's minimum.
 SMOOTHING_POINTS = 5
+SEED_STEP = 1e-4  # the seed note's h
+# A case is "at a domain edge" when a step this small already leaves the domain (nan or inf):
+# its central V is cut off near its bottom, so it is left out of the scheme comparison.
+EDGE_STEP = 1e-3
 
 
 def smoothed(error: np.ndarray) -> np.ndarray:
@@ -284,3 +288,33 @@ def analyse_curve(
         truncation=fit_side(grid, error, "truncation"),
         rounding=fit_side(grid, error, "rounding"),
     )
+
+
+@dataclass(frozen=True)
+class CaseSweep:
+    """Every curve of one case, or why it was not swept."""
+
+    name: str
+    source: str
+    curves: tuple[Curve, ...] = ()
+    skipped: str | None = None
+
+    @property
+    def at_domain_edge(self) -> bool:
+        """True when a float64 step of EDGE_STEP or less left the function's domain (a
+        non-finite point): the case sits too close to a domain edge for a full V."""
+        return any(
+            c.dtype == "float64" and h <= EDGE_STEP and e is None
+            for c in self.curves
+            for h, e in zip(c.h, c.error, strict=True)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "skipped": self.skipped,
+            "at_domain_edge": self.at_domain_edge,
+            "curves": [c.to_dict() for c in self.curves],
+        }

@@ -16,7 +16,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from harness.oracle.exact import _bind_statics, _check_wrt, _prepare, _require_x64, _scalar_output
+from harness.oracle.exact import (
+    _bind_statics,
+    _check_wrt,
+    _jit,
+    _prepare,
+    _require_x64,
+    _scalar_output,
+)
 
 _compiled: dict[tuple, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 _CACHE_SIZE = 64
@@ -42,7 +49,7 @@ def _derivatives_along(fn: Callable[..., Any], indices: tuple[int, ...], count: 
         return jnp.stack([at(*start), first(*start), second(*start), third(*start)])
 
     # Directions are batched; the point itself is shared.
-    return jax.jit(jax.vmap(along, in_axes=(None, 0)))
+    return _jit(jax.vmap(along, in_axes=(None, 0)))
 
 
 def taylor_coefficients(
@@ -79,7 +86,7 @@ def taylor_coefficients(
                 f"directions for argument {index} must have shape (k, *{values[index].shape}), "
                 f"got {direction.shape}"
             )
-        tangents.append(jnp.asarray(direction))
+        tangents.append(jax.device_put(direction))
     if len({t.shape[0] for t in tangents}) != 1:
         raise ValueError("direction arrays disagree on k")
     dynamic = [i for i, is_static in enumerate(statics) if not is_static]
@@ -92,5 +99,5 @@ def taylor_coefficients(
         if len(_compiled) >= _CACHE_SIZE:
             _compiled.pop(next(iter(_compiled)))
         _compiled[cache_key] = cached
-    arrays = tuple(jnp.asarray(values[i]) for i in dynamic)
+    arrays = tuple(jax.device_put(values[i]) for i in dynamic)
     return np.array(cached[1](arrays, tuple(tangents)), dtype=np.float64)

@@ -10,12 +10,17 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import multiprocessing
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tabulate import tabulate
 
 from harness import sweep as sweep_module
@@ -110,21 +115,121 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_")
 
 
-def _images(sweeps: Sequence[CaseSweep], cases: Sequence[Case]) -> list[tuple[str, str, bytes]]:
-    """(file name, caption, PNG bytes) of every figure."""
+class _Inline:
+    """Stands in for a process pool: runs each job at once, here."""
+
+    def submit(self, fn: Callable[..., bytes], *args: Any) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, cancel_futures: bool = False) -> None:
+        """Nothing to stop."""
+
+
+def _figure_pool(helper: bool) -> ProcessPoolExecutor | _Inline:
+    """One helper process that draws figures while this one sweeps the next case.
+
+    Drawing a figure costs about as much as sweeping a case, and both are mostly single-threaded,
+    so on two cores they overlap. The helper is spawned (no fork of a process holding JAX's
+    threads) and imports only matplotlib and the JAX-free plotting modules. Spawning re-imports
+    the main script unless it has an ``if __name__ == "__main__"`` guard, so only the command
+    line (whose entry points have one) asks for the helper. GRADCHECK_REPORT_PROCESSES=0 draws
+    everything here instead; the PNGs are the same bytes either way.
+    """
+    if not helper or os.environ.get("GRADCHECK_REPORT_PROCESSES", "1") == "0":
+        return _Inline()
+    try:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, ValueError):  # no processes on this platform: draw here
+        return _Inline()
+
+
+def _take_back(jobs: list[tuple[str, str, Callable[..., bytes], tuple, Future]]) -> None:
+    """Draw here the jobs the helper has not started, last first, until one has started."""
+    for position in range(len(jobs) - 1, -1, -1):
+        name, caption, fn, args, future = jobs[position]
+        if future.done():
+            continue
+        if not future.cancel():  # running or taken: so is every job before it
+            return
+        jobs[position] = (name, caption, fn, args, _Inline().submit(fn, *args))
+
+
+def _numbers(case: Case) -> int:
+    """How many numbers a case's array arguments hold: a proxy for the cost of its sweep."""
+    return sum(int(np.size(a)) for a in case.args if isinstance(a, np.ndarray))
+
+
+def _result(future: Future, fn: Callable[..., bytes], *args: Any) -> bytes:
+    """The figure from the helper, or drawn here if the helper process died."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return fn(*args)
+
+
+def _sweep_and_draw(
+    cases: Sequence[Case], helper: bool
+) -> tuple[list[CaseSweep], list[tuple[str, str, bytes]]]:
+    """Sweep every case and draw every figure: (sweeps, [(file name, caption, PNG bytes)])."""
     from harness import scratch
     from harness.report import plots
 
-    images = [("summary.png", "Every forward and central curve", plots.summary_figure(sweeps))]
-    if any(c.fn is scratch.function_2 for c in cases):
-        picture = plots.descent_figure(
-            scratch.function_2, scratch.numerical_gradient, scratch.gradient_descent
+    pool = _figure_pool(helper)
+    jobs: list[tuple[str, str, Callable[..., bytes], tuple, Future]] = []
+
+    def draw(name: str, caption: str, fn: Callable[..., bytes], *args: Any) -> None:
+        # Submitted as soon as its data exists, so drawing overlaps the next case's sweep.
+        nonlocal pool
+        try:
+            future = pool.submit(fn, *args)
+        except BrokenProcessPool:  # the helper died (or never started): draw the rest here
+            pool = _Inline()
+            future = pool.submit(fn, *args)
+        jobs.append((name, caption, fn, args, future))
+
+    try:
+        if any(c.fn is scratch.function_2 for c in cases):
+            draw(
+                "function_2_descent.png",
+                "function_2 and gradient descent",
+                plots.descent_figure,
+                scratch.function_2,
+                scratch.numerical_gradient,
+                scratch.gradient_descent,
+            )
+        # The largest cases first: their sweeps are the longest, and the helper draws the
+        # figures of the small ones meanwhile instead of all at the end. The page keeps the
+        # cases' order.
+        by_size = sorted(range(len(cases)), key=lambda i: -_numbers(cases[i]))
+        swept: dict[int, CaseSweep] = {}
+        figures: dict[int, tuple] = {}
+        for index in by_size:
+            sweep = swept[index] = sweep_module.sweep_case(cases[index])
+            if sweep.curves:
+                draw(f"case_{_slug(sweep.name)}.png", sweep.name, plots.case_figure, sweep)
+                figures[index] = jobs.pop()
+        sweeps = [swept[i] for i in range(len(cases))]
+        jobs += [figures[i] for i in sorted(figures)]
+        # The summary comes first on the page, and is drawn here: the sweep is over, so this
+        # process takes the helper's queue from the back until the two meet.
+        summary = _Inline().submit(plots.summary_figure, sweeps)
+        jobs.insert(
+            0,
+            (
+                "summary.png",
+                "Every forward and central curve",
+                plots.summary_figure,
+                (sweeps,),
+                summary,
+            ),
         )
-        images.append(("function_2_descent.png", "function_2 and gradient descent", picture))
-    for sweep in sweeps:
-        if sweep.curves:
-            images.append((f"case_{_slug(sweep.name)}.png", sweep.name, plots.case_figure(sweep)))
-    return images
+        _take_back(jobs)
+        images = [(name, caption, _result(f, fn, *args)) for name, caption, fn, args, f in jobs]
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return sweeps, images
 
 
 def render_markdown(
@@ -199,7 +304,10 @@ def render_html(
 
 
 def write_report(
-    cases: Sequence[Case], report_dir: str | Path, command: Sequence[str] = ()
+    cases: Sequence[Case],
+    report_dir: str | Path,
+    command: Sequence[str] = (),
+    helper_process: bool = False,
 ) -> dict[str, Any]:
     """Sweep the cases and write report.md, report.html, sweep.json and the PNGs.
 
@@ -207,13 +315,14 @@ def write_report(
       cases: the cases (those without a numerical check are listed as not swept).
       report_dir: output folder.
       command: the argv, recorded in sweep.json.
+      helper_process: draw figures in a spawned helper process while sweeping (the command
+        line does; a script calling this needs an ``if __name__ == "__main__"`` guard).
 
     Returns:
       {"paths": [written files], "seconds": wall time, "sweeps": the CaseSweeps}.
     """
     started = time.perf_counter()
-    sweeps = sweep_module.sweep_cases(cases)
-    images = _images(sweeps, cases)
+    sweeps, images = _sweep_and_draw(cases, helper_process)
     seconds = time.perf_counter() - started
     folder = Path(report_dir)
     paths = [write_atomic(folder / name, data) for name, _, data in images]
@@ -230,7 +339,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     cases, errors = _collect(args.paths, args.keywords)
     for err in errors:
         print(f"collection error: {err.describe()}", file=sys.stderr)
-    written = write_report(cases, args.report_dir, ["gradcheck", *sys.argv[1:]])
+    written = write_report(
+        cases, args.report_dir, ["gradcheck", *sys.argv[1:]], helper_process=True
+    )
     print(
         f"error-versus-h report for {len(cases)} case(s) in {written['seconds']:.1f}s: "
         f"{Path(args.report_dir) / 'report.html'}"

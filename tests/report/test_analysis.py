@@ -112,3 +112,58 @@ def test_sweep_is_deterministic():
     )
     first, second = sweep_cases([made]), sweep_cases([made])
     assert [c.to_dict() for c in first[0].curves] == [c.to_dict() for c in second[0].curves]
+
+
+def _report_bytes(folder):
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    sweep = json.loads(files.pop("sweep.json"))
+    sweep.pop("timings")
+    files.pop("report.md"), files.pop("report.html")  # they quote the generation time
+    return files, sweep
+
+
+def test_helper_process_draws_the_same_report(tmp_path):
+    """Figures drawn in the spawned helper (as the command line does) are the same bytes, in the
+    same order on the page, as figures drawn in this process."""
+    import numpy as np
+
+    cases = [
+        case("small", fn=scratch.function_1, reference=oracle.function_1, args=(np.array(5.0),)),
+        case(
+            "function_2/x=(3,4)",
+            fn=scratch.function_2,
+            reference=oracle.function_2,
+            args=(np.array([3.0, 4.0]),),
+        ),
+    ]
+    here, helper = tmp_path / "here", tmp_path / "helper"
+    write_report(cases, here, ["test"])
+    write_report(cases, helper, ["test"], helper_process=True)
+    assert _report_bytes(here) == _report_bytes(helper)
+    order = re.findall(r'<img alt="([^"]*)"', (helper / "report.html").read_text())
+    assert order == [
+        "Every forward and central curve",
+        "function_2 and gradient descent",
+        "small",
+        "function_2/x=(3,4)",
+    ]
+
+
+def test_a_dead_helper_falls_back_to_drawing_here(tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import numpy as np
+
+    from harness.report import analysis
+
+    class Dead:
+        def submit(self, fn, *args):
+            raise BrokenProcessPool("helper died")
+
+        def shutdown(self, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(analysis, "_figure_pool", lambda helper: Dead())
+    made = case("f1", fn=scratch.function_1, reference=oracle.function_1, args=(np.array(5.0),))
+    write_report([made], tmp_path, ["test"], helper_process=True)
+    assert (tmp_path / "case_f1.png").read_bytes()[:8] == PNG_MAGIC
