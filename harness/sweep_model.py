@@ -19,6 +19,12 @@ and runs up to the largest step before the first non-finite point; its length in
 FIT_DECADES decades of it (the asymptotic part: larger steps feel the next Taylor term). The
 rounding side is fitted the same way, mirrored, over points whose error is still below 0.5 (at
 smaller steps x + s rounds to x and the quotient collapses to 0).
+
+Two minima. ``best_h`` is the lowest point of a running median of the measured errors;
+``fitted_best_h`` is where the two fitted sides, added up (a h^m + b h^-n), are lowest. They agree
+when the V is sharp. In float32 the bottom is often flat over half a decade and rounding errors
+are quantised, so single points are lucky and the lowest one can sit several grid steps from the
+crossing of the two sides; the fitted minimum uses every point of both sides instead.
 """
 
 from __future__ import annotations
@@ -100,6 +106,14 @@ class Curve:
     lost_h: float | None  # the largest h whose error is >= LOST (None: never)
     truncation: SideFit
     rounding: SideFit
+    # The errors' denominator (the largest |exact derivative|, 1 for an all-zero gradient): the
+    # curves of one case can be put back on one scale to compare whole gradients.
+    peak: float = 1.0
+    # The minimum of the V fitted to both sides (None unless both sides were fitted): where the
+    # fitted truncation and rounding lines meet. Less noisy than the lowest point when the
+    # bottom of the V is flat and rounding noise makes single points lucky (float32).
+    fitted_best_h: float | None = None
+    fitted_best_error: float | None = None
 
     @property
     def nonfinite(self) -> int:
@@ -207,6 +221,40 @@ def fit_side(h: np.ndarray, error: np.ndarray, side: str) -> SideFit:
     return SideFit(slope, float(lows.min()), float(lows.max()), decades, len(chosen))
 
 
+def _side_line(h: np.ndarray, error: np.ndarray, fit: SideFit) -> tuple[float, float]:
+    """(slope, coefficient) of the least-squares line through the side's window, in log-log."""
+    inside = (h >= fit.low * (1 - 1e-9)) & (h <= fit.high * (1 + 1e-9))
+    inside &= np.isfinite(error) & (error > 0)
+    slope, intercept = np.polyfit(np.log10(h[inside]), np.log10(error[inside]), 1)
+    return float(slope), float(10.0**intercept)
+
+
+def fitted_minimum(
+    h: np.ndarray, error: np.ndarray, truncation: SideFit, rounding: SideFit
+) -> tuple[float, float] | None:
+    """Minimum of a h^m + b h^-n, the two fitted sides of a measured V added up.
+
+    Args:
+      h: steps.
+      error: errors, nan where not finite.
+      truncation: the fitted truncation side.
+      rounding: the fitted rounding side.
+
+    Returns:
+      (h at the minimum, error there), or None unless both sides have a fit with the V's signs
+      (truncation rising with h, rounding falling).
+    """
+    if truncation.slope is None or rounding.slope is None:
+        return None
+    m, a = _side_line(h, error, truncation)
+    n, b = _side_line(h, error, rounding)
+    n = -n
+    if m <= 0 or n <= 0:
+        return None
+    best = (n * b / (m * a)) ** (1.0 / (m + n))
+    return float(best), float(a * best**m + b * best**-n)
+
+
 def analyse_curve(
     *,
     case: str,
@@ -265,6 +313,9 @@ def analyse_curve(
     seed_index = np.flatnonzero(grid == seed_step)
     seed_error = errors[int(seed_index[0])] if len(seed_index) else None
     lost = [float(g) for g, e in zip(grid, errors, strict=True) if e is not None and e >= LOST]
+    truncation = fit_side(grid, error, "truncation")
+    rounding = fit_side(grid, error, "rounding")
+    fitted = fitted_minimum(grid, error, truncation, rounding)
     return Curve(
         case=case,
         arg=arg,
@@ -285,8 +336,11 @@ def analyse_curve(
         model_interior=0 < lowest < len(fine) - 1,
         seed_error=seed_error,
         lost_h=max(lost, default=None),
-        truncation=fit_side(grid, error, "truncation"),
-        rounding=fit_side(grid, error, "rounding"),
+        truncation=truncation,
+        rounding=rounding,
+        peak=norm,
+        fitted_best_h=None if fitted is None else fitted[0],
+        fitted_best_error=None if fitted is None else fitted[1],
     )
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from harness import case, oracle, policy, scratch, sweep
-from harness.sweep_model import fit_side
+from harness.report.explain import whole_gradient_best
+from harness.sweep_model import fit_side, fitted_minimum
 
 
 def _exp_case(x0=0.0):
@@ -149,3 +150,73 @@ def test_analytic_only_cases_are_skipped_and_arguments_untouched():
         case("f2", fn=scratch.function_2, reference=oracle.function_2, args=(x,))
     )
     assert swept.curves and x.tobytes() == before.tobytes()
+
+
+def test_fitted_minimum_of_a_synthetic_v():
+    # a h + b / h is lowest at sqrt(b / a), with error 2 sqrt(a b).
+    h = sweep.step_grid()
+    a, b = 0.5, 2e-16
+    error = a * h + b / h
+    truncation, rounding = fit_side(h, error, "truncation"), fit_side(h, error, "rounding")
+    best = fitted_minimum(h, error, truncation, rounding)
+    assert best is not None
+    assert best[0] == pytest.approx(np.sqrt(b / a), rel=0.02)
+    assert best[1] == pytest.approx(2 * np.sqrt(a * b), rel=0.02)
+    # no rounding side (an exact quadratic's central difference): no fitted minimum
+    flat = fit_side(h, a * h**2, "rounding")
+    assert fitted_minimum(h, a * h**2, fit_side(h, a * h**2, "truncation"), flat) is None
+
+
+def test_whole_gradient_of_one_argument_is_its_curve(exp_sweep):
+    for scheme in ("forward", "central"):
+        curve = _curve(exp_sweep, "float64", scheme)
+        assert whole_gradient_best(exp_sweep, "float64", scheme) == (
+            curve.best_h,
+            curve.best_error,
+        )
+
+
+def test_whole_gradient_weighs_arguments_by_their_derivatives():
+    # d/db of 1e-6 sin(b) is a millionth of d/da of exp(a): b's relative errors are as large as
+    # a's, but its absolute errors are a millionth, so the whole gradient's error is a's.
+    made = case(
+        "two-scales",
+        fn=lambda a, b: float(np.exp(a[0]) + 1e-6 * np.sin(b[0])),
+        reference=lambda a, b: jnp.exp(a[0]) + 1e-6 * jnp.sin(b[0]),
+        args=(np.array([0.5]), np.array([0.3])),
+    )
+    result = sweep.sweep_case(made)
+    a_curve = next(c for c in result.curves if c.arg == "a" and c.dtype == "float64")
+    b_curve = next(c for c in result.curves if c.arg == "b" and c.dtype == "float64")
+    assert b_curve.peak < 1e-5 * a_curve.peak
+    whole = whole_gradient_best(result, "float64", a_curve.scheme)
+    assert whole == pytest.approx((a_curve.best_h, a_curve.best_error), rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def shipped_sweeps():
+    from harness.cli import _collect
+
+    cases, errors = _collect(["cases"], [])
+    assert not errors
+    return sweep.sweep_cases(cases)
+
+
+def test_shipped_cases_meet_the_error_model(shipped_sweeps):
+    """The error-versus-h issue's criteria, measured on the shipped cases: truncation slopes near
+    1 and 2 in float64, central at least 100x better than forward on every whole gradient inside
+    its domain, and the float32 minimum within 10x of the model's best h."""
+    smooth = [s for s in shipped_sweeps if s.curves and not s.at_domain_edge]
+    assert any(s.at_domain_edge for s in shipped_sweeps)  # one-hot CEE at y = 0 is one
+    assert len(smooth) >= 10
+    for s in smooth:
+        for c in s.curves:
+            if c.dtype == "float64" and c.truncation.decades >= 2:
+                low, high = (1.8, 2.2) if c.scheme == "central" else (0.9, 1.1)
+                assert low <= c.truncation.slope <= high, (s.name, c.arg, c.scheme)
+            if c.dtype == "float32":
+                measured = c.fitted_best_h or c.best_h
+                assert 0.1 <= measured / c.model_best_h <= 10, (s.name, c.arg, c.scheme)
+        forward = whole_gradient_best(s, "float64", "forward")
+        central = whole_gradient_best(s, "float64", "central")
+        assert central[1] * 100 <= forward[1], s.name

@@ -25,7 +25,7 @@ from tabulate import tabulate
 
 from harness import sweep as sweep_module
 from harness.cases import Case
-from harness.report.explain import explanation, headline_rows
+from harness.report.explain import case_rows, explanation, headline_rows
 from harness.report.files import write_atomic, write_json_atomic
 from harness.sweep import CaseSweep
 
@@ -41,6 +41,8 @@ CURVE_HEADERS = (
     "model best h",
     "model best error",
     "best h / model",
+    "fitted min h",
+    "fitted / model",
     "error at h=1e-4",
     "non-finite",
 )
@@ -67,6 +69,7 @@ def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
                 continue
             fit = c.truncation
             ratio = None if c.best_h is None else c.best_h / c.model_best_h
+            fitted = None if c.fitted_best_h is None else c.fitted_best_h / c.model_best_h
             rows.append(
                 [
                     sweep.name,
@@ -79,6 +82,8 @@ def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
                     _num(c.model_best_h) + ("" if c.model_interior else " (edge)"),
                     _num(c.model_best_error),
                     "—" if ratio is None else f"{ratio:.2g}",
+                    _num(c.fitted_best_h),
+                    "—" if fitted is None else f"{fitted:.2g}",
                     _num(c.seed_error),
                     str(c.nonfinite),
                 ]
@@ -238,7 +243,9 @@ def render_markdown(
     """report.md: explanation, tables, and links to the PNG files."""
     parts = ["# Error versus h: forward, backward and central differences", ""]
     parts += [*explanation(sweeps), ""]
-    parts += ["## Best errors in float64", ""]
+    parts += ["## Whole gradient per case, float64 (every argument at one h)", ""]
+    parts += [tabulate(*case_rows(sweeps), tablefmt="github", disable_numparse=True), ""]
+    parts += ["## Best errors per argument, float64", ""]
     parts += [tabulate(*headline_rows(sweeps), tablefmt="github", disable_numparse=True), ""]
     for dtype in ("float64", "float32"):
         parts += [f"## Every curve, {dtype}", ""]
@@ -278,7 +285,9 @@ def render_html(
         "<h1>Error versus h: forward, backward and central differences</h1>",
     ]
     out += [f"<p>{html.escape(p)}</p>" for p in explanation(sweeps) if p]
-    out.append("<h2>Best errors in float64</h2>")
+    out.append("<h2>Whole gradient per case, float64 (every argument at one h)</h2>")
+    out.append(tabulate(*case_rows(sweeps), tablefmt="html", disable_numparse=True))
+    out.append("<h2>Best errors per argument, float64</h2>")
     out.append(tabulate(*headline_rows(sweeps), tablefmt="html", disable_numparse=True))
     out.append("<h2>Plots</h2>")
     for _, caption, data in images:

@@ -11,7 +11,7 @@ import numpy as np
 
 from harness import sweep as sweep_module
 from harness.sweep import CaseSweep
-from harness.sweep_model import FIT_DECADES, Curve
+from harness.sweep_model import FIT_DECADES, Curve, smoothed
 
 HEADLINE_HEADERS = (
     "case",
@@ -23,6 +23,13 @@ HEADLINE_HEADERS = (
     "best central (h)",
     "forward / central",
     "central at h=1e-4",
+)
+CASE_HEADERS = (
+    "case",
+    "arguments",
+    "best forward (h)",
+    "best central (h)",
+    "forward / central",
 )
 WIN_FACTOR = 100.0  # the seed note's claim, made measurable: central at least this much better
 
@@ -50,6 +57,65 @@ def win_ratio(forward: Curve, central: Curve) -> float | None:
     if forward.best_error is None or central.best_error is None:
         return None
     return float("inf") if central.best_error == 0 else forward.best_error / central.best_error
+
+
+def whole_gradient_best(sweep: CaseSweep, dtype: str, scheme: str) -> tuple[float, float] | None:
+    """(best h, best error) of a case's whole gradient: every argument at the same h.
+
+    The error at each h is the largest absolute error over all arguments' entries (or
+    directions) divided by the largest exact derivative among them -- each curve's measure,
+    taken over the whole gradient -- and its best is read off the same running median.
+
+    Args:
+      sweep: the case.
+      dtype: "float64" or "float32".
+      scheme: the difference scheme.
+
+    Returns:
+      (h, error) at the lowest point, or None when the case has no finite point.
+    """
+    curves = [c for c in sweep.curves if c.dtype == dtype and c.scheme == scheme]
+    if not curves:
+        return None
+    peak = max(c.peak for c in curves)
+    absolute = np.array(
+        [[np.nan if e is None else e * c.peak for e in c.error] for c in curves], dtype=float
+    )
+    error = absolute.max(axis=0) / peak  # nan where any argument's point was not finite
+    if not np.isfinite(error).any():
+        return None
+    typical = smoothed(error)
+    index = int(np.nanargmin(typical))
+    return float(curves[0].h[index]), float(typical[index])
+
+
+def case_rows(sweeps: Sequence[CaseSweep]) -> tuple[list[list[str]], tuple[str, ...]]:
+    """One float64 row per swept case: the whole gradient's best errors and their ratio.
+
+    Args:
+      sweeps: case sweeps.
+
+    Returns:
+      (rows, headers) for tabulate.
+    """
+    rows = []
+    for s in sweeps:
+        forward = whole_gradient_best(s, "float64", "forward")
+        central = whole_gradient_best(s, "float64", "central")
+        if forward is None or central is None:
+            continue
+        ratio = float("inf") if central[1] == 0 else forward[1] / central[1]
+        args = ", ".join(dict.fromkeys(c.arg for c in s.curves))
+        rows.append(
+            [
+                s.name + (" (domain edge)" if s.at_domain_edge else ""),
+                args,
+                f"{_e(forward[1])} ({_e(forward[0])})",
+                f"{_e(central[1])} ({_e(central[0])})",
+                "exact" if ratio == float("inf") else f"{ratio:.3g}×",
+            ]
+        )
+    return rows, CASE_HEADERS
 
 
 def _e(value: float | None) -> str:
@@ -141,10 +207,20 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
     flat = [r for _, f, c in smooth if not c.model_interior and (r := win_ratio(f, c))]
     flat = [r for r in flat if np.isfinite(r)]
     below = [
-        f"{s.name} {f.arg} ({r:.0f}×)"
+        f"{s.name} {f.arg} ({r:.0f}×; the model predicts "
+        f"{f.model_best_error / c.model_best_error:.0f}×; its largest derivative is "
+        f"{f.peak / max(x.peak for x in s.curves if x.dtype == 'float64'):.2g} of the case's)"
         for s, f, c in smooth
         if (r := win_ratio(f, c)) is not None and r < WIN_FACTOR
     ]
+    whole = []  # (case, ratio) of the whole gradient, cases inside their domain
+    for s in dict.fromkeys(s for s, _, _ in smooth):
+        forward = whole_gradient_best(s, "float64", "forward")
+        central = whole_gradient_best(s, "float64", "central")
+        if forward is not None and central is not None:
+            whole.append((s.name, np.inf if central[1] == 0 else forward[1] / central[1]))
+    whole_wins = sum(r >= WIN_FACTOR for _, r in whole)
+    whole_below = [f"{name} ({r:.0f}×)" for name, r in whole if r < WIN_FACTOR]
     directional = sorted({f"{s.name} {f.arg}" for s, f, _ in pairs64 if f.mode == "directions"})
     edges = [s.name for s in sweeps if s.at_domain_edge]
     text = [
@@ -157,14 +233,26 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
         "exact f, f'' and f''' (JAX) at each point; stars mark the measured best h (the lowest "
         "point of a 5-step running median, so one lucky cancellation does not count).",
         "",
-        f"Which scheme won. Over {len(smooth)} float64 argument curves of cases whose steps "
-        f"stay inside the function's domain, the central difference's best error was at least "
-        f"{WIN_FACTOR:.0f}× smaller than the forward difference's in {wins} of {len(ratios)}. "
-        "Where f''' ≠ 0 (a real trade-off between truncation and rounding) the ratio is "
-        f"{_range(curved, '.3g')}× over {len(curved)} curves; where f''' = 0 (quadratics: the "
-        "central difference has no truncation error, only rounding) it is "
+        f"Which scheme won. Over the {len(whole)} cases whose steps stay inside the "
+        "function's domain, the central difference's best error on the whole gradient (every "
+        "argument at one h, as a check computes it) was at least "
+        f"{WIN_FACTOR:.0f}× smaller than the forward difference's in {whole_wins} of "
+        f"{len(whole)}: {_range([r for _, r in whole if np.isfinite(r)], '.3g')}×"
+        + (f"; below {WIN_FACTOR:.0f}×: {', '.join(whole_below)}." if whole_below else ".")
+        + f" Argument by argument ({len(smooth)} float64 curves) it was in {wins} of "
+        f"{len(ratios)}. Where f''' ≠ 0 (a real trade-off between truncation and rounding) the "
+        f"ratio is {_range(curved, '.3g')}× over {len(curved)} curves; where f''' = 0 "
+        "(quadratics: the central difference has no truncation error, only rounding) it is "
         f"{_range(flat, '.3g')}× over {len(flat)} curves."
-        + (f" Below {WIN_FACTOR:.0f}×: {', '.join(below)}." if below else ""),
+        + (
+            f" Below {WIN_FACTOR:.0f}×: {', '.join(below)}. The model's best errors are "
+            "2·√(ε|f|·|f''|) forward and about (ε|f|)^(2/3)·|f'''|^(1/3) central, so the ratio "
+            "shrinks where the curvature f'' along the step is small next to f''' -- as along "
+            "a random unit direction in many dimensions. An argument whose derivatives are "
+            "small next to the case's largest weighs little in the whole gradient's error."
+            if below
+            else ""
+        ),
         "",
         f"Truncation slopes (float64, fitted over the first {FIT_DECADES:g} decades of the "
         f"truncation side): {_slopes_text(pairs64)}.",
@@ -194,6 +282,7 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
                 else ""
             ),
         ]
+    text += ["", _minimum_text(sweeps, "float64"), "", _minimum_text(sweeps, "float32")]
     text += ["", _seed_step_text(sweeps)]
     text += [
         "",
@@ -214,6 +303,36 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
             "out of every fit, and these cases are not counted in the comparison above.",
         ]
     return text
+
+
+def _minimum_text(sweeps: Sequence[CaseSweep], dtype: str) -> str:
+    """Where each curve's minimum lies against the model's best h, both ways of reading it."""
+    curves = [
+        c
+        for s in sweeps
+        if not s.at_domain_edge
+        for c in s.curves
+        if c.dtype == dtype and c.model_interior
+    ]
+
+    def spread(pairs: list[tuple[float, Curve]]) -> str:
+        if not pairs:
+            return "none"
+        factors = [max(r, 1 / r) for r, _ in pairs]
+        worst_factor, (ratio, worst) = max(zip(factors, pairs, strict=True), key=lambda p: p[0])
+        return (
+            f"{_range([r for r, _ in pairs], '.2g')} over {len(pairs)} curves (the farthest, "
+            f"{worst_factor:.2g}× away: {worst.case} {worst.arg} {worst.scheme})"
+        )
+
+    fitted = [(c.fitted_best_h / c.model_best_h, c) for c in curves if c.fitted_best_h]
+    lowest = [(c.best_h / c.model_best_h, c) for c in curves if c.best_h]
+    return (
+        f"Minimum against the model ({dtype}, curves whose model has an interior minimum, cases "
+        "inside their domain), as measured h / the model's best h. The minimum of the V fitted "
+        f"to both sides (where both were fitted): {spread(fitted)}. The lowest measured point: "
+        f"{spread(lowest)}."
+    )
 
 
 def _seed_step_text(sweeps: Sequence[CaseSweep]) -> str:

@@ -48,6 +48,16 @@ def _draw_curves(ax, curves: Sequence[Curve], title: str) -> None:
             ax.loglog(
                 [curve.best_h], [max(curve.best_error, FLOOR)], "*", ms=13, color=colour, mec="k"
             )
+        if curve.fitted_best_h is not None:
+            ax.loglog(
+                [curve.fitted_best_h],
+                [max(curve.fitted_best_error, FLOOR)],
+                "D",
+                ms=6,
+                mfc="none",
+                mec=colour,
+                mew=1.5,
+            )
     if curves:
         ax.loglog(h, curves[0].model_rounding, ":", lw=1, color="grey", label="rounding ε/h")
     ax.axvline(SEED_STEP, color="k", lw=0.8, ls="-.", label="seed h = 1e-4")
@@ -105,7 +115,9 @@ def case_figure(sweep: CaseSweep) -> bytes:
     handles.append(axes[0][0].plot([], [], "k--", lw=1)[0])
     labels.append("model total (dotted: truncation)")
     handles.append(axes[0][0].plot([], [], "k*", ms=10)[0])
-    labels.append("best h")
+    labels.append("best h (lowest point)")
+    handles.append(axes[0][0].plot([], [], "D", ms=6, mfc="none", mec="k", mew=1.5)[0])
+    labels.append("minimum of the fitted V")
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
     return _png(fig)
 
