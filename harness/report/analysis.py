@@ -372,7 +372,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and float32. Arguments with more than 1000 entries (and every argument of a case "
             "holding more than 10,000 numbers) are swept along 2 seeded random unit directions "
             "instead of entry by entry. Writes REPORT_DIR/report.md, report.html (self-contained), "
-            "sweep.json and PNG plots."
+            "sweep.json and PNG plots. Figures are drawn in a spawned helper process while the "
+            "next case is swept; GRADCHECK_REPORT_PROCESSES=0 draws them in this process."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
