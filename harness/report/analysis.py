@@ -120,6 +120,10 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_")
 
 
+# (file name, caption, drawing function, its arguments, the PNG bytes to come)
+_Job = tuple[str, str, Callable[..., bytes], tuple, Future]
+
+
 class _Inline:
     """Stands in for a process pool: runs each job at once, here."""
 
@@ -150,7 +154,7 @@ def _figure_pool(helper: bool) -> ProcessPoolExecutor | _Inline:
         return _Inline()
 
 
-def _take_back(jobs: list[tuple[str, str, Callable[..., bytes], tuple, Future]]) -> None:
+def _take_back(jobs: list[_Job]) -> None:
     """Draw here the jobs the helper has not started, last first, until one has started."""
     for position in range(len(jobs) - 1, -1, -1):
         name, caption, fn, args, future = jobs[position]
@@ -182,7 +186,7 @@ def _sweep_and_draw(
     from harness.report import plots
 
     pool = _figure_pool(helper)
-    jobs: list[tuple[str, str, Callable[..., bytes], tuple, Future]] = []
+    jobs: list[_Job] = []
 
     def draw(name: str, caption: str, fn: Callable[..., bytes], *args: Any) -> None:
         # Submitted as soon as its data exists, so drawing overlaps the next case's sweep.
@@ -209,7 +213,7 @@ def _sweep_and_draw(
         # cases' order.
         by_size = sorted(range(len(cases)), key=lambda i: -_numbers(cases[i]))
         swept: dict[int, CaseSweep] = {}
-        figures: dict[int, tuple] = {}
+        figures: dict[int, _Job] = {}
         for index in by_size:
             sweep = swept[index] = sweep_module.sweep_case(cases[index])
             if sweep.curves:
@@ -217,21 +221,12 @@ def _sweep_and_draw(
                 figures[index] = jobs.pop()
         sweeps = [swept[i] for i in range(len(cases))]
         jobs += [figures[i] for i in sorted(figures)]
-        # The summary comes first on the page, and is drawn here: the sweep is over, so this
-        # process takes the helper's queue from the back until the two meet.
-        summary = _Inline().submit(plots.summary_figure, sweeps)
-        jobs.insert(
-            0,
-            (
-                "summary.png",
-                "Every forward and central curve",
-                plots.summary_figure,
-                (sweeps,),
-                summary,
-            ),
-        )
+        # Drawn here while the helper works through its queue; then this process takes the
+        # queue from the back until the two meet. The summary comes first on the page.
+        summary = plots.summary_figure(sweeps)
         _take_back(jobs)
-        images = [(name, caption, _result(f, fn, *args)) for name, caption, fn, args, f in jobs]
+        images = [("summary.png", "Every forward and central curve", summary)]
+        images += [(name, caption, _result(f, fn, *args)) for name, caption, fn, args, f in jobs]
     finally:
         pool.shutdown(cancel_futures=True)
     return sweeps, images
