@@ -319,7 +319,7 @@ def _minimum_text(sweeps: Sequence[CaseSweep], dtype: str) -> str:
         if not pairs:
             return "none"
         factors = [max(r, 1 / r) for r, _ in pairs]
-        worst_factor, (ratio, worst) = max(zip(factors, pairs, strict=True), key=lambda p: p[0])
+        worst_factor, (_, worst) = max(zip(factors, pairs, strict=True), key=lambda p: p[0])
         return (
             f"{_range([r for r, _ in pairs], '.2g')} over {len(pairs)} curves (the farthest, "
             f"{worst_factor:.2g}× away: {worst.case} {worst.arg} {worst.scheme})"
