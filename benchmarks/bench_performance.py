@@ -33,7 +33,6 @@ from harness.data import mnist_like_batch  # noqa: E402
 from harness.report.files import write_atomic  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SEED_SHAPE = (784, 50, 10)
 PARAMS = (0, 1, 2, 3)  # W1, b1, W2, b2, as in cases/seed_network.py (not the inputs x)
 # (inputs, hidden) of networks with about 1e2 .. 1e6 parameters (10 classes, batch 100).
 SCALING_SHAPES = [(5, 5), (50, 16), (196, 50), (784, 120), (784, 1250)]
@@ -67,19 +66,14 @@ def classic_numerical_gradient(f, x, h=1e-4):
     return grad
 
 
-def one_evaluation_samples(args: tuple, count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        scratch.two_layer_loss(*args)
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def one_evaluation_samples(args: tuple, count: int) -> list[float]:
+    return [timed(lambda: scratch.two_layer_loss(*args)) for _ in range(count)]
 
 
 class SampledLoss:
@@ -88,7 +82,7 @@ class SampledLoss:
     The floor's samples are then spread over the very run they are compared with, under the same
     load: on this shared machine a burst of samples before or after a 25 s loop saw other
     conditions (one run measured the textbook loop at 0.96x and the next at 1.16x "the floor").
-    The samples' own time is subtracted from the run's.
+    The samples' own time (their sum) is subtracted from the run's.
     """
 
     EVERY = 40
@@ -98,16 +92,11 @@ class SampledLoss:
         self.args = args
         self.calls = 0
         self.samples: list[float] = []
-        self.spent = 0.0
 
     def __call__(self, *call_args):
         self.calls += 1
         if self.calls % self.EVERY == 0:
-            start = time.perf_counter()
-            scratch.two_layer_loss(*self.args)
-            middle = time.perf_counter()
-            self.samples.append(middle - start)
-            self.spent += time.perf_counter() - start
+            self.samples.append(timed(lambda: scratch.two_layer_loss(*self.args)))
         return scratch.two_layer_loss(*call_args)
 
 
@@ -133,7 +122,7 @@ def full_mode_against_floor(args: tuple, repeats: int) -> dict:
             loss = SampledLoss(args)
             start = time.perf_counter()
             result = run(loss)
-            own = time.perf_counter() - start - loss.spent
+            own = time.perf_counter() - start - sum(loss.samples)
             if name == "check":
                 assert result.ok, result
             seconds[name].append(own)
@@ -162,11 +151,7 @@ def batched_gain(repeats: int) -> dict:
         # W is (200, 10) or (B, 200, 10): matmul broadcasts, the sum keeps the copy axis.
         return 0.5 * np.sum((inputs @ W - targets) ** 2, axis=(-2, -1)) / len(inputs)
 
-    samples = []
-    for _ in range(200):
-        start = time.perf_counter()
-        loss(weights)
-        samples.append(time.perf_counter() - start)
+    samples = [timed(lambda: loss(weights)) for _ in range(200)]
     loop = [timed(lambda: scratch.numerical_gradient(loss, weights)) for _ in range(repeats)]
     block = [
         timed(lambda: scratch.numerical_gradient_batched(loss, weights)) for _ in range(repeats)
@@ -181,14 +166,11 @@ def batched_gain(repeats: int) -> dict:
 
 FAST_PROBE = """
 import json, sys, time
-sys.path.insert(0, {root!r})
-import numpy as np, jax
+sys.path.insert(0, {here!r})
+from bench_performance import network_args
 from harness import oracle, scratch
 from harness.check import check
-from harness.data import mnist_like_batch
-params = scratch.init_two_layer_params({inputs}, {hidden}, 10, weight_init_std=0.01, seed=0)
-x, t = mnist_like_batch(batch_size=100, input_size={inputs}, seed=0)
-args = (params["W1"], params["b1"], params["W2"], params["b2"], x, t)
+args = network_args({inputs}, {hidden})
 run = lambda: check(
     scratch.two_layer_loss, oracle.two_layer_loss, *args, wrt=(0, 1, 2, 3), mode="fast"
 )
@@ -205,7 +187,7 @@ def fast_mode(inputs: int, hidden: int, cold_repeats: int, warm_repeats: int = 2
     """Cold (first call in a fresh process, after the imports) and warm fast-mode times."""
     cold, warm = [], []
     code = FAST_PROBE.format(
-        root=str(ROOT), inputs=inputs, hidden=hidden, warm_repeats=warm_repeats
+        here=str(HERE), inputs=inputs, hidden=hidden, warm_repeats=warm_repeats
     )
     for _ in range(cold_repeats):
         out = subprocess.run(

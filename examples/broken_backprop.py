@@ -20,15 +20,10 @@ def backprop_with_flipped_b2_sign(W1, b1, W2, b2, x, t):
     return dW1, db1, dW2, db2
 
 
-def loss_without_delta(W1, b1, W2, b2, x, t):
-    """The delta-free loss that backprop differentiates (see cases/seed_network.py)."""
-    return oracle.cross_entropy_error(oracle.two_layer_predict(W1, b1, W2, b2, x), t, delta=0.0)
-
-
 case(
     "broken/backprop-b2-sign",
     fn=scratch.two_layer_loss,
-    reference=loss_without_delta,
+    reference=oracle.two_layer_backprop_reference,  # delta-free, see cases/seed_network.py
     args=(params["W1"], params["b1"], params["W2"], params["b2"], x, t),
     wrt=(0, 1, 2, 3),
     grad=backprop_with_flipped_b2_sign,

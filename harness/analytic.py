@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness import policy
-from harness.records import describe_exception
+from harness.records import describe_exception, first_non_finite
 from harness.types import ANALYTIC, ERROR, CheckRecord, Entry
 
 if TYPE_CHECKING:
@@ -38,8 +38,7 @@ def check_analytic(
     mutation = run._mutation_record("grad")
     if mutation:
         return [mutation]
-    if isinstance(out, np.ndarray) and len(positions) == 1:
-        out = (out,)
+    out = _one_per_argument(out, positions)
     if not isinstance(out, tuple | list) or len(out) != len(positions):
         count = len(out) if isinstance(out, tuple | list) else f"a {type(out).__name__}"
         return [
@@ -73,15 +72,15 @@ def check_analytic(
                 run.record(ANALYTIC, arg, ERROR, f"grad's array for '{arg}' has dtype {got.dtype}")
             )
             continue
-        bad = np.argwhere(~np.isfinite(got))
-        if len(bad):
-            entry = Entry(arg, tuple(int(i) for i in bad[0]))
+        index = first_non_finite(got)
+        if index is not None:
+            entry = Entry(arg, index)
             records.append(
                 run.record(
                     ANALYTIC,
                     arg,
                     ERROR,
-                    f"grad returned {got[tuple(bad[0])]} at {entry.describe()}",
+                    f"grad returned {got[index]} at {entry.describe()}",
                     worst=entry,
                 )
             )
@@ -122,6 +121,11 @@ def check_analytic(
     return records
 
 
+def _one_per_argument(out: Any, positions: list[int]) -> Any:
+    """grad's output, with a lone array for a single differentiated argument wrapped in a tuple."""
+    return (out,) if isinstance(out, np.ndarray) and len(positions) == 1 else out
+
+
 # The measured noise is one realisation; twice over it stands for the noise at any nearby point.
 NOISE_SAFETY = 4.0
 
@@ -144,8 +148,6 @@ def _gradient_noise(
     Returns:
       The largest residual per argument position (0.0 where it cannot be measured).
     """
-    from harness import oracle
-
     rng = np.random.default_rng(0)
     for pos in positions:
         x = run.args[pos]
@@ -155,10 +157,8 @@ def _gradient_noise(
         signs = rng.choice((-1.0, 1.0), size=x.shape)
         x += (step * np.maximum(1.0, np.abs(x)) * signs).astype(x.dtype)
     try:
-        nudged = grad(*run.args)
-        if isinstance(nudged, np.ndarray) and len(positions) == 1:
-            nudged = (nudged,)
-        exact_nudged = oracle.gradient(run.reference, run.args, positions)
+        nudged = _one_per_argument(grad(*run.args), positions)
+        exact_nudged = run.exact_with(run.args)
     except Exception:
         return {}
     finally:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.cases import relative_path, split_source
 from harness.report.files import ReportFileError, read_versioned_json
 from harness.types import VERDICTS, CheckResult
 
@@ -54,14 +55,9 @@ def relative_source(source: str, root: Path | None = None) -> str:
     """
     if not source:
         return source
-    path, sep, line = source.rpartition(":")
-    if not sep:
-        path, line = source, ""
-    try:
-        rel = Path(path).resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
-    except ValueError:
-        return source
-    return f"{rel}:{line}" if line else rel
+    path, line = split_source(source)
+    rel = relative_path(path, root)
+    return f"{rel}:{line}" if line is not None else rel
 
 
 def baseline_payload(results: Sequence[CheckResult], paths: Sequence[str]) -> dict[str, Any]:
@@ -87,11 +83,14 @@ def baseline_payload(results: Sequence[CheckResult], paths: Sequence[str]) -> di
     }
 
 
-def run_environment(results: Sequence[CheckResult]) -> dict[str, Any]:
+def run_environment(
+    results: Sequence[CheckResult], versions: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The versions the numbers depend on (`runner.environment`) plus the dtypes checked.
 
     Args:
       results: the run's case results.
+      versions: `runner.environment()`, if already computed.
 
     Returns:
       A JSON-ready dict.
@@ -99,7 +98,7 @@ def run_environment(results: Sequence[CheckResult]) -> dict[str, Any]:
     from harness.runner import environment
 
     dtypes = sorted({rec.dtype for r in results for rec in r.checks if rec.dtype})
-    return {**environment(), "dtypes": dtypes}
+    return {**(environment() if versions is None else versions), "dtypes": dtypes}
 
 
 def load_baseline(path: str | Path) -> Baseline:

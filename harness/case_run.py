@@ -11,13 +11,14 @@ import numpy as np
 
 from harness import policy
 from harness import scratch as _scratch
-from harness.directional import judge_directions
+from harness.directional import DirectionalJudgement, judge_directions
 from harness.finite import judge_entries
 from harness.inputs import Snapshot
-from harness.records import describe_exception, fmt, judged_record
+from harness.records import describe_exception, first_non_finite, fmt, judged_record
 from harness.types import (
     ERROR,
     FAIL,
+    NON_FINITE,
     NONDETERMINISTIC,
     NUMERICAL,
     PASS,
@@ -48,6 +49,21 @@ def _scalar(out: Any) -> tuple[float, np.dtype] | str:
     return float(arr.reshape(())), dtype
 
 
+def _power_text(judged: DirectionalJudgement) -> str:
+    """What a directional check can catch: the error norm and the probability."""
+    bound = judged.details["detectable_error_norm"]
+    return (
+        f"catches gradient errors of norm >= {bound:.3g} "
+        f"with probability >= {1 - judged.details['miss_probability']:g}"
+    )
+
+
+def _rel(error: float, expected: np.ndarray) -> float:
+    """A directional error relative to the exact gradient's root-mean-square entry."""
+    scale = float(np.linalg.norm(expected)) / np.sqrt(expected.size)
+    return error / scale if scale else error
+
+
 class CaseRun:
     """The state of one check() call: the case, its arguments and their snapshot."""
 
@@ -65,8 +81,13 @@ class CaseRun:
         self.args, self.names, self.snapshot = args, names, snapshot
         self.tolerances = tolerances
         self.value_eps = policy.eps(np.float64)
+        # The dtype the value record names: float32 for fn values of up to 4 bytes, else float64.
+        self.value_dtype = np.dtype(np.float64)
         self.reference_value = 0.0
-        self.evaluations = 0
+        # The differentiated positions, and jax.grad(reference) at them (or why it failed); both
+        # set by evaluate_reference.
+        self.positions: list[int] = []
+        self._exact: list[np.ndarray] | Exception = []
 
     def record(
         self, check: str, arg: str | None, verdict: str, message: str, **kw: Any
@@ -91,7 +112,7 @@ class CaseRun:
             worst=entry,
         )
 
-    def evaluate_fn(self, records: list[CheckRecord]) -> tuple[float, float] | None:
+    def evaluate_fn(self, records: list[CheckRecord]) -> float | None:
         """fn's value at the point, evaluated twice to catch hidden state; None on a problem."""
         values = []
         for _ in range(2):
@@ -115,7 +136,13 @@ class CaseRun:
         (first, dtype), (second, _) = values
         if not np.isfinite(first):
             records.append(
-                self.record(VALUE, None, ERROR, f"fn returned {first} at the given point")
+                self.record(
+                    VALUE,
+                    None,
+                    ERROR,
+                    f"fn returned {first} at the given point",
+                    details={NON_FINITE: "fn"},
+                )
             )
             return None
         if np.float64(first).tobytes() != np.float64(second).tobytes():
@@ -130,13 +157,13 @@ class CaseRun:
             )
             return None
         self.value_eps = policy.eps(dtype)
-        self.evaluations += 2
-        return first, self.value_eps
+        self.value_dtype = np.dtype(np.float32 if dtype.itemsize <= 4 else np.float64)
+        return first
 
     def evaluate_reference(
         self,
         records: list[CheckRecord],
-        fn_value: tuple[float, float] | None,
+        fn_value: float | None,
         emit: bool,
         positions: list[int],
     ) -> float | None:
@@ -146,10 +173,11 @@ class CaseRun:
         compiled once; only when that raises is the plain value asked for, to tell a reference
         that fails from a gradient that fails.
         """
+        self.positions = positions
         problem: Exception | None = None
         try:
             ref, grads = _oracle().value_and_gradient(self.reference, self.args, positions)
-            self._exact: list[np.ndarray] | Exception = grads
+            self._exact = grads
         except Exception as grad_exc:
             self._exact = grad_exc
             try:
@@ -163,12 +191,18 @@ class CaseRun:
             return None
         if not np.isfinite(ref):
             records.append(
-                self.record(VALUE, None, ERROR, f"reference returned {ref} at the given point")
+                self.record(
+                    VALUE,
+                    None,
+                    ERROR,
+                    f"reference returned {ref} at the given point",
+                    details={NON_FINITE: "reference"},
+                )
             )
             return None
         self.reference_value = ref
         if emit and fn_value is not None:
-            got = fn_value[0]
+            got = fn_value
             error = abs(got - ref)
             tol = self.tolerances.get(
                 VALUE, policy.VALUE_SAFETY * self.value_eps * max(abs(ref), 1.0)
@@ -191,9 +225,7 @@ class CaseRun:
                     tolerance=tol,
                     worst=Entry("value", (), got, ref),
                     size=1,
-                    dtype=str(
-                        np.dtype(np.float64) if self.value_eps < 1e-10 else np.dtype(np.float32)
-                    ),
+                    dtype=str(self.value_dtype),
                     evaluations=2,
                 )
             )
@@ -214,17 +246,18 @@ class CaseRun:
             return None
         exact = dict(zip(positions, grads, strict=True))
         for pos, g in exact.items():
-            bad = np.argwhere(~np.isfinite(g))
-            if len(bad):
-                entry = Entry(self.names[pos], tuple(int(i) for i in bad[0]))
+            index = first_non_finite(g)
+            if index is not None:
+                entry = Entry(self.names[pos], index)
                 records.append(
                     self.record(
                         "exact",
                         self.names[pos],
                         ERROR,
-                        f"jax.grad(reference) is {g[tuple(bad[0])]} at {entry.describe()}; "
+                        f"jax.grad(reference) is {g[index]} at {entry.describe()}; "
                         "the point is outside the reference's smooth domain",
                         worst=entry,
+                        details={NON_FINITE: "gradient"},
                     )
                 )
                 return None
@@ -237,14 +270,14 @@ class CaseRun:
         routine: Callable[..., np.ndarray],
         scheme: str,
         h: float | None,
-        fn_value: tuple[float, float] | None,
+        fn_value: float,
         ref_value: float,
         batched: bool = False,
     ) -> CheckRecord:
         """Finite differences of fn in one argument, judged entry by entry."""
         x = self.args[pos]
         arg = self.names[pos]
-        step = float(h) if h is not None else policy.default_step(x.dtype, scheme)
+        step = policy.step(h, x.dtype, scheme)
         common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": scheme, "h": step}
 
         def f(_: np.ndarray) -> Any:
@@ -289,9 +322,9 @@ class CaseRun:
                 f"the numerical gradient has shape {numeric.shape}, the argument {x.shape}",
                 **common,
             )
-        bad = np.argwhere(~np.isfinite(numeric))
-        if len(bad):
-            entry = Entry(arg, tuple(int(i) for i in bad[0]))
+        index = first_non_finite(numeric)
+        if index is not None:
+            entry = Entry(arg, index)
             return self.record(
                 NUMERICAL,
                 arg,
@@ -301,7 +334,6 @@ class CaseRun:
                 worst=entry,
                 **common,
             )
-        value = fn_value[0] if fn_value else ref_value
         judged = judge_entries(
             f,
             x,
@@ -309,11 +341,11 @@ class CaseRun:
             expected,
             scheme=scheme,
             h=step,
-            value_scale=policy.value_scale(value, ref_value),
+            value_scale=policy.value_scale(fn_value, ref_value),
             value_eps=self.value_eps,
             tol_override=self.tolerances.get(NUMERICAL),
             evaluations=evaluations,
-            base_value=fn_value[0] if fn_value else None,
+            base_value=fn_value,
             exact_at=lambda moved: self.exact_at(pos, moved),
         )
         self.snapshot.restore()
@@ -336,7 +368,7 @@ class CaseRun:
         pos: int,
         expected: np.ndarray,
         h: float | None,
-        fn_value: tuple[float, float] | None,
+        fn_value: float,
         ref_value: float,
         k: int,
         seed: int,
@@ -344,46 +376,31 @@ class CaseRun:
         """Fast mode: slopes of fn along k seeded random directions against the exact ones."""
         x = self.args[pos]
         arg = self.names[pos]
-        step = float(h) if h is not None else policy.default_step(x.dtype, "central")
+        step = policy.step(h, x.dtype, "central")
         common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": "central", "h": step}
-        value = fn_value[0] if fn_value else ref_value
         try:
-            judged = judge_directions(
-                lambda _: self.fn(*self.args),
-                x,
-                expected,
-                h=step,
-                value_scale=policy.value_scale(value, ref_value),
-                value_eps=self.value_eps,
-                k=k,
-                seed=seed,
-                position=pos,
-                tol_override=self.tolerances.get(NUMERICAL),
+            judged = self._judge_directions(
+                lambda _: self.fn(*self.args), x, expected, step, fn_value, ref_value, k, seed, pos
             )
         except Exception as exc:
             message = f"fn raised {describe_exception(exc)} along a random direction"
             return self.record(NUMERICAL, arg, ERROR, message, **common)
-        finally:
-            self.snapshot.restore()
         if not np.isfinite(judged.got):
             message = f"fn returned a non-finite value along a random direction (step {step:.3g})"
             return self.record(NUMERICAL, arg, ERROR, message, **common)
         where = f"direction {judged.worst_direction} of {k}"
-        bound = judged.details["detectable_error_norm"]
         text = (
             f"slope along {where}: got {fmt(judged.got)}, expected {fmt(judged.expected)} "
             f"(abs error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
-            f"catches gradient errors of norm >= {bound:.3g} "
-            f"with probability >= {1 - judged.details['miss_probability']:g}"
+            + _power_text(judged)
         )
-        scale = float(np.linalg.norm(expected)) / np.sqrt(x.size)
         return self.record(
             NUMERICAL,
             arg,
             PASS if judged.agreed else FAIL,
             text,
             max_abs_error=judged.max_abs_error,
-            max_rel_error=judged.max_abs_error / scale if scale else judged.max_abs_error,
+            max_rel_error=_rel(judged.max_abs_error, expected),
             tolerance=judged.tolerance,
             worst=Entry(f"{arg}·v{judged.worst_direction}", (), judged.got, judged.expected),
             evaluations=judged.evaluations,
@@ -396,7 +413,7 @@ class CaseRun:
         positions: list[int],
         exact: dict[int, np.ndarray],
         h: float | None,
-        fn_value: tuple[float, float] | None,
+        fn_value: float,
         ref_value: float,
         k: int,
         seed: int,
@@ -412,7 +429,7 @@ class CaseRun:
         dtype = dtypes.pop()
         shapes = [self.args[p].shape for p in positions]
         bounds = np.cumsum([0] + [self.args[p].size for p in positions])
-        joint = np.concatenate([self.args[p].ravel() for p in positions]).astype(dtype)
+        joint = np.concatenate([self.args[p].ravel() for p in positions])
         joint_exact = np.concatenate([exact[p].ravel() for p in positions])
 
         def f(z: np.ndarray) -> Any:
@@ -420,36 +437,22 @@ class CaseRun:
                 np.copyto(self.args[p], z[lo:hi].reshape(shape))
             return self.fn(*self.args)
 
-        step = float(h) if h is not None else policy.default_step(dtype, "central")
-        value = fn_value[0] if fn_value else ref_value
+        step = policy.step(h, dtype, "central")
         try:
-            judged = judge_directions(
-                f,
-                joint,
-                joint_exact,
-                h=step,
-                value_scale=policy.value_scale(value, ref_value),
-                value_eps=self.value_eps,
-                k=k,
-                seed=seed,
-                position=JOINT_STREAM,
-                tol_override=self.tolerances.get(NUMERICAL),
+            judged = self._judge_directions(
+                f, joint, joint_exact, step, fn_value, ref_value, k, seed, JOINT_STREAM
             )
         except Exception:
             return None
-        finally:
-            self.snapshot.restore()
         if not (judged.agreed and np.isfinite(judged.got)):
             return None
         names = ", ".join(self.names[p] for p in positions)
-        bound = judged.details["detectable_error_norm"]
         text = (
             f"{k} random directions through all of ({names}) agree with jax.grad (worst: abs "
-            f"error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); catches "
-            f"gradient errors of norm >= {bound:.3g} with probability >= "
-            f"{1 - judged.details['miss_probability']:g}"
+            f"error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
+            + _power_text(judged)
         )
-        scale = float(np.linalg.norm(joint_exact)) / np.sqrt(joint.size)
+        rel_error = _rel(judged.max_abs_error, joint_exact)
         records = []
         for i, p in enumerate(positions):
             records.append(
@@ -459,7 +462,7 @@ class CaseRun:
                     PASS,
                     text,
                     max_abs_error=judged.max_abs_error,
-                    max_rel_error=judged.max_abs_error / scale if scale else judged.max_abs_error,
+                    max_rel_error=rel_error,
                     tolerance=judged.tolerance,
                     worst=Entry(
                         f"joint·v{judged.worst_direction}", (), judged.got, judged.expected
@@ -474,11 +477,49 @@ class CaseRun:
             )
         return records
 
+    def _judge_directions(
+        self,
+        f: Callable[[np.ndarray], Any],
+        x: np.ndarray,
+        expected: np.ndarray,
+        step: float,
+        fn_value: float,
+        ref_value: float,
+        k: int,
+        seed: int,
+        position: int,
+    ) -> DirectionalJudgement:
+        """`judge_directions` under this case's value scale and tolerances; the arguments are
+        restored afterwards, whether it returns or raises."""
+        try:
+            return judge_directions(
+                f,
+                x,
+                expected,
+                h=step,
+                value_scale=policy.value_scale(fn_value, ref_value),
+                value_eps=self.value_eps,
+                k=k,
+                seed=seed,
+                position=position,
+                tol_override=self.tolerances.get(NUMERICAL),
+            )
+        finally:
+            self.snapshot.restore()
+
+    def exact_with(self, args: list[Any]) -> list[np.ndarray]:
+        """jax.grad(reference) at other argument values, one array per differentiated position.
+
+        Asks for every position, as evaluate_reference did, so the compiled value_and_grad is
+        reused rather than a new one compiled per argument.
+        """
+        return _oracle().gradient(self.reference, args, self.positions)
+
     def exact_at(self, pos: int, moved: np.ndarray) -> np.ndarray:
         """jax.grad(reference) with respect to argument ``pos``, at another value of it."""
         args = list(self.args)
         args[pos] = moved
-        return _oracle().gradient(self.reference, args, [pos])[0]
+        return self.exact_with(args)[self.positions.index(pos)]
 
     def judged_record(self, kind: str, pos: int, *arrays: np.ndarray, **common: Any) -> CheckRecord:
         """`records.judged_record` for the argument at ``pos``."""

@@ -143,8 +143,55 @@ class CollectionError:
         return f"{where}: {self.message}"
 
 
+def split_source(source: str) -> tuple[str, int | None]:
+    """A case's ``file:line`` split into the file and the line (None when there is no line).
+
+    Args:
+      source: ``file:line``, or a bare path.
+
+    Returns:
+      (file, line); a source without a ``:NUMBER`` suffix is all file.
+    """
+    path, sep, line = source.rpartition(":")
+    if sep and line.isdigit():
+        return path, int(line)
+    return source, None
+
+
+def relative_path(path: str | Path, root: str | Path | None = None) -> str:
+    """`path` relative to `root` (default: the working directory) if it lies inside, else as is.
+
+    Args:
+      path: a file or folder.
+      root: the directory to make it relative to.
+
+    Returns:
+      The relative path (with ``/``), or ``str(path)`` when it is outside `root`.
+    """
+    try:
+        return Path(path).resolve().relative_to(Path(root or Path.cwd()).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def is_case_file(path: Path) -> bool:
+    """Whether a file found in a case folder is a case file: ``*.py``, not ``_``/``.``-prefixed.
+
+    The one rule `find_case_files` and the pytest plugin share (the plugin adds pytest's own:
+    no conftest.py, no test modules).
+
+    Args:
+      path: a file inside a case folder.
+
+    Returns:
+      True for a case file.
+    """
+    return path.suffix == ".py" and not path.name.startswith(("_", "."))
+
+
 def find_case_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Case files under the given paths: ``*.py`` files, recursively, sorted, no ``_``-prefixed.
+    """Case files under the given paths: every `is_case_file` in a folder, recursively, sorted;
+    a file named explicitly is taken as it is.
 
     Args:
       paths: files or directories.
@@ -161,7 +208,7 @@ def find_case_files(paths: Sequence[str | Path]) -> list[Path]:
         if not path.exists():
             raise FileNotFoundError(f"no such file or directory: {raw}")
         if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*.py")) if not p.name.startswith(("_", ".")))
+            files.extend(p for p in sorted(path.rglob("*.py")) if is_case_file(p))
         else:
             files.append(path)
     seen: set[Path] = set()
@@ -227,11 +274,10 @@ def collect(paths: Sequence[str | Path]) -> tuple[list[Case], list[CollectionErr
             continue
         for c in found:
             if c.name in names:
-                line = int(c.source.rsplit(":", 1)[1]) if ":" in c.source else None
                 errors.append(
                     CollectionError(
                         str(path),
-                        line,
+                        split_source(c.source)[1],
                         f"duplicate case name {c.name!r} (first at {names[c.name]})",
                     )
                 )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_REPORT_DIR = "reports/latest"
 
 DESCRIPTION = """\
 gradcheck proves from-scratch NumPy gradients right or wrong: every case's function is compared
@@ -38,6 +39,17 @@ def _timeout(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_case_selection(parser: argparse.ArgumentParser, verb: str | None) -> None:
     """The PATH arguments every case-running subcommand takes, and -k when ``verb`` is given.
 
@@ -59,7 +71,25 @@ def add_case_selection(parser: argparse.ArgumentParser, verb: str | None) -> Non
         )
 
 
+def add_report_dir(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """The --report-dir option (default `DEFAULT_REPORT_DIR`).
+
+    Args:
+      parser: the subcommand's parser.
+      help_text: what goes there, e.g. "where results.json goes"; the default is appended.
+    """
+    parser.add_argument(
+        "--report-dir",
+        default=DEFAULT_REPORT_DIR,
+        metavar="DIR",
+        help=f"{help_text} (default: {DEFAULT_REPORT_DIR})",
+    )
+
+
 def _add_run(sub: argparse._SubParsersAction) -> None:
+    from harness.policy import SCHEMES
+    from harness.runner import DEFAULT_TIMEOUT
+
     p = sub.add_parser(
         "run",
         help="check every case and print a table of verdicts",
@@ -73,7 +103,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     add_case_selection(p, "run")
     p.add_argument(
         "--scheme",
-        choices=("central", "forward", "backward"),
+        choices=SCHEMES,
         default=None,
         help="finite-difference scheme for every case (default: each case's own, usually central)",
     )
@@ -95,19 +125,15 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         metavar="K",
         help="random directions per argument in fast mode (default 4)",
     )
-    p.add_argument(
-        "--report-dir",
-        default="reports/latest",
-        metavar="DIR",
-        help="where results.json goes (default: reports/latest)",
-    )
+    add_report_dir(p, "where results.json goes")
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     p.add_argument(
         "--timeout",
         type=_timeout,
-        default=600.0,
+        default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help="stop a case that runs longer and report it as an error (default 600; 0 = no limit)",
+        help="stop a case that runs longer and report it as an error "
+        f"(default {DEFAULT_TIMEOUT:g}; 0 = no limit)",
     )
     p.add_argument(
         "--no-report",
@@ -154,7 +180,20 @@ def _registrations() -> list:
     return [_add_run, analysis.register, register_fuzz, gate_cli.register]
 
 
-def _collect(paths: Sequence[str], keywords: Sequence[str] | None):
+def _collect(paths: Sequence[str], keywords: Sequence[str] | None, *, require_cases: bool = True):
+    """Collect the cases under `paths` (default cases/) and keep those -k selects.
+
+    Args:
+      paths: case files or folders.
+      keywords: -k texts.
+      require_cases: raise when nothing was selected and no case file failed to import.
+
+    Returns:
+      (cases, collection errors).
+
+    Raises:
+      UsageError: a path does not exist, or (with `require_cases`) no case was found.
+    """
     from harness.cases import collect
     from harness.runner import select
 
@@ -163,10 +202,15 @@ def _collect(paths: Sequence[str], keywords: Sequence[str] | None):
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     chosen = select(cases, keywords)
-    if not chosen and not errors:
-        what = f" matching -k {' '.join(keywords)}" if keywords else ""
-        raise UsageError(f"no cases found{what} under {' '.join(paths or ['cases'])}")
+    if require_cases and not chosen and not errors:
+        raise no_cases_error(paths or ["cases"], keywords)
     return chosen, errors
+
+
+def no_cases_error(paths: Sequence[str], keywords: Sequence[str] | None) -> UsageError:
+    """The usage error for a selection without a single case."""
+    what = f" matching -k {' '.join(keywords)}" if keywords else ""
+    return UsageError(f"no cases found{what} under {' '.join(paths)}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -177,10 +221,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import reproduce_command, results_payload, run_cases
 
     started = time.time()
-    cases, errors = _collect(args.paths, args.keywords)
-    overrides: dict = {"scheme": args.scheme} if args.scheme else {}
+    command = ["gradcheck", *sys.argv[1:]]
+    # Not type=positive_int: main() returns 2 here rather than raising SystemExit from argparse
+    # (tests/test_directional.py::test_cli_fast_flag asserts the return value).
     if args.directions is not None and args.directions < 1:
         raise UsageError(f"--directions must be at least 1, got {args.directions}")
+    cases, errors = _collect(args.paths, args.keywords)
+    overrides: dict = {"scheme": args.scheme} if args.scheme else {}
     if args.fast:
         overrides["mode"] = "fast"
     if args.directions is not None:
@@ -203,7 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for r in results:
         if not r.ok:
             print("\n" + format_failure(r, reproduce_command(r)), file=sys.stderr)
-    payload = results_payload(results, errors, ["gradcheck", *sys.argv[1:]], started)
+    payload = results_payload(results, errors, command, started)
     out = write_json_atomic(Path(args.report_dir) / "results.json", payload)
     if args.fast and not args.no_report:
         print("error-versus-h report skipped with --fast (gradcheck report writes it)")
@@ -212,9 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # on two cores (42 s against 34 s), the checks' BLAS already using both.
         from harness.report.analysis import write_report
 
-        written = write_report(
-            cases, args.report_dir, ["gradcheck", *sys.argv[1:]], helper_process=True
-        )
+        written = write_report(cases, args.report_dir, command, helper_process=True)
         print(f"error-versus-h report in {written['seconds']:.1f}s: {args.report_dir}/report.html")
     failed = sum(not r.ok for r in results)
     print(

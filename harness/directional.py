@@ -130,7 +130,6 @@ class DirectionalJudgement:
     got: float
     expected: float
     evaluations: int
-    step: float
     details: dict = field(default_factory=dict)
 
 
@@ -213,7 +212,6 @@ def judge_directions(
         got=float(got_all[worst]),
         expected=float(expected_all[worst]),
         evaluations=evaluations,
-        step=step,
         details=details,
     )
 

@@ -47,7 +47,6 @@ class EntryJudgement:
     failed: np.ndarray  # bool
     kink: np.ndarray  # bool
     evaluations: int
-    unexamined: int = 0
 
 
 def judge_entries(
@@ -190,7 +189,7 @@ def judge_entries(
         evaluations_used += verdict.evaluations
         tolerance[flat] = verdict.tolerance
         failed[flat] = not verdict.ok
-    return EntryJudgement(error, tolerance, failed, kink, evaluations_used, unexamined=len(rest))
+    return EntryJudgement(error, tolerance, failed, kink, evaluations_used)
 
 
 @dataclass

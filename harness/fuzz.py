@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import Verbosity, given, reject, settings
@@ -40,7 +40,25 @@ class Tally:
     failure: str | None = None  # report of the shrunk failing example
     shrunk: Any = None  # the shrunk failing example itself
     error: str | None = None  # an exception outside the property (hypothesis gave up, ...)
-    extra: dict[str, Any] = field(default_factory=dict)
+    examples: int = 0  # the examples asked for (for the reproduce command)
+
+
+def _worst_ratio(result: CheckResult) -> float:
+    """The largest error / tolerance of the passing checks' worst entries (0.0 if none has one).
+
+    Each worst entry's own error is divided by its own check's tolerance (max_abs_error may belong
+    to another entry with a larger tolerance); a kink's entries are judged by the bracket, not by
+    tolerance, so only PASS checks count.
+    """
+    largest = 0.0
+    for record in result.checks:
+        worst = record.worst
+        if record.verdict != PASS or worst is None or worst.got is None or not record.tolerance:
+            continue
+        ratio = abs(worst.got - worst.expected) / record.tolerance
+        if ratio > largest:
+            largest = ratio
+    return largest
 
 
 def _describe(example: Any) -> str:
@@ -83,16 +101,9 @@ def run_property(
             if counting:
                 tally.passed += 1
                 tally.kinks += result.verdict == KINK
-                for record in result.checks:
-                    worst = record.worst
-                    if record.verdict != PASS:
-                        continue  # a kink's entries are judged by the bracket, not tolerance
-                    if worst is not None and worst.got is not None and record.tolerance:
-                        # The worst entry's own error over its own tolerance (max_abs_error
-                        # may belong to another entry with a larger tolerance).
-                        ratio = abs(worst.got - worst.expected) / record.tolerance
-                        if ratio > tally.worst_ratio:
-                            tally.worst_ratio, tally.worst_case = ratio, result.name
+                ratio = _worst_ratio(result)
+                if ratio > tally.worst_ratio:
+                    tally.worst_ratio, tally.worst_case = ratio, result.name
             return
         tally.failed = 1
         # Hypothesis replays the shrunk example last, so the last failure kept is the smallest.
@@ -164,7 +175,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         )
         strategy, check_example = _strategy_and_check(kind)
         tally = run_property(kind, strategy, check_example, run_settings, seed=args.seed)
-        tally.extra["examples"] = count
+        tally.examples = count
         tallies.append(tally)
     print(summary_table(tallies))
     for t in tallies:
@@ -178,24 +189,16 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         print(t.failure or t.error, file=sys.stderr)
         print(
             f"reproduce: python3 -m harness.cli fuzz --kind {t.kind} --seed {args.seed} "
-            f"--examples {t.extra['examples']}",
+            f"--examples {t.examples}",
             file=sys.stderr,
         )
     return EXIT_FAILED if bad else EXIT_OK
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `gradcheck fuzz` to the command's subparsers."""
+    from harness.cli import positive_int
+
     p = sub.add_parser(
         "fuzz",
         help="check thousands of generated functions and networks against JAX",
@@ -213,7 +216,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--examples",
-        type=_positive,
+        type=positive_int,
         default=2000,
         metavar="N",
         help="examples in total, split evenly between the properties run (default 2000)",
@@ -227,7 +230,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--kind",
-        choices=("functions", "networks", "all"),
+        choices=(*KINDS, "all"),
         default="all",
         help="which property to run (default all)",
     )

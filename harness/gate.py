@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.cases import CollectionError
+from harness.cases import CollectionError, split_source
 from harness.types import CheckRecord, CheckResult
 
 GROWTH_FACTOR = 10.0
@@ -107,7 +107,7 @@ def in_scope(source: str, paths: Sequence[str | Path]) -> bool:
     """
     if not source:
         return True
-    file = Path(source.rpartition(":")[0] or source).resolve()
+    file = Path(split_source(source)[0]).resolve()
     for raw in paths:
         root = Path(raw).resolve()
         if file == root or root in file.parents:

@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     Args:
       sub: the subparsers of the `gradcheck` parser.
     """
-    from harness.cli import add_case_selection
+    from harness.cli import add_case_selection, add_report_dir
 
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
@@ -86,21 +86,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--strict", action="store_true", help="a check not in the baseline is a regression"
     )
-    g.add_argument(
-        "--report-dir",
-        default="reports/latest",
-        metavar="DIR",
-        help="where this run's results.json goes (default: reports/latest)",
-    )
+    add_report_dir(g, "where this run's results.json goes")
     g.set_defaults(handler=cmd_gate)
 
 
-def _run(paths: Sequence[str]):
-    """Collect and check the cases, derandomized, as `gradcheck run` does."""
+def _run(paths: Sequence[str], *, require_cases: bool):
+    """Collect and check the cases, derandomized, as `gradcheck run` does.
+
+    Args:
+      paths: case files or folders.
+      require_cases: a usage error when there is no case at all (see `cli._collect`).
+
+    Returns:
+      (results, collection errors).
+    """
     from hypothesis import settings
 
-    from harness.cases import collect
-    from harness.cli import UsageError
+    from harness.cli import _collect
     from harness.profiles import CI, register_profiles
     from harness.runner import run_cases
 
@@ -109,10 +111,8 @@ def _run(paths: Sequence[str]):
     previous = settings.get_current_profile_name()
     settings.load_profile(CI)
     try:
-        cases, errors = collect(paths)
+        cases, errors = _collect(paths, None, require_cases=require_cases)
         return run_cases(cases), errors
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
     finally:
         settings.load_profile(previous)
 
@@ -120,18 +120,16 @@ def _run(paths: Sequence[str]):
 def cmd_baseline(args: argparse.Namespace) -> int:
     """`gradcheck baseline`."""
     from harness.baseline import baseline_payload
-    from harness.cli import EXIT_FAILED, EXIT_OK, UsageError
+    from harness.cli import EXIT_FAILED, EXIT_OK
     from harness.report.files import write_json_atomic
 
     paths = args.paths or ["cases"]
-    results, errors = _run(paths)
+    results, errors = _run(paths, require_cases=True)
     if errors:
         for err in errors:
             print(f"collection error: {err.describe()}", file=sys.stderr)
         print(f"no baseline written: fix the case file(s) first ({args.output} untouched)")
         return EXIT_FAILED
-    if not results:
-        raise UsageError(f"no cases found under {' '.join(paths)}")
     out = write_json_atomic(args.output, baseline_payload(results, paths))
     failing = [r.name for r in results if not r.ok]
     if failing:
@@ -148,7 +146,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from harness.gate import GateOutcome, compare, environment_notes
     from harness.report.files import write_atomic, write_json_atomic
     from harness.report.gate import changes_table, junit_xml, markdown_summary, verdict_line
-    from harness.runner import results_payload
+    from harness.runner import environment, results_payload
 
     started = time.time()
     try:
@@ -157,16 +155,20 @@ def cmd_gate(args: argparse.Namespace) -> int:
         print(f"gradcheck gate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     paths = args.paths or list(baseline.paths) or ["cases"]
-    results, errors = _run(paths)
+    # A gate over zero cases is no usage error: every baseline case in scope is then gone.
+    results, errors = _run(paths, require_cases=False)
+    versions = environment()
+    command = ["gradcheck", "gate", *(args.paths or [])]
     write_json_atomic(
         Path(args.report_dir) / "results.json",
-        results_payload(results, errors, ["gradcheck", "gate", *(args.paths or [])], started),
+        results_payload(results, errors, command, started, versions),
     )
     compared = compare(
         baseline.results.values(), results, paths=paths, errors=errors, strict=args.strict
     )
     outcome = GateOutcome(
-        compared.changes, environment_notes(baseline.environment, run_environment(results))
+        compared.changes,
+        environment_notes(baseline.environment, run_environment(results, versions)),
     )
     table = changes_table(outcome)
     print(table if table else f"no check changed against {args.baseline}")

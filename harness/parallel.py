@@ -10,7 +10,6 @@ what a serial one does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from harness.cases import CollectionError
@@ -93,20 +92,23 @@ def run_parallel(
       (results in collection order, collection errors), as `run_cases` and `collect` give them.
 
     Raises:
-      UsageError: a path does not exist, nothing was selected, or pytest could not run.
+      UsageError: pytest or pytest-xdist is not installed, nothing was selected (the caller has
+        checked that the paths exist), or pytest could not run.
     """
-    import pytest
+    from harness.cli import UsageError, no_cases_error
 
-    from harness.cli import UsageError
-
-    for path in paths:
-        if not Path(path).exists():
-            raise UsageError(f"no such file or directory: {path}")
+    try:
+        import pytest
+        import xdist  # noqa: F401  (provides pytest's -n)
+    except ImportError as exc:
+        raise UsageError(
+            f'-n needs pytest and pytest-xdist ({exc}); install them: pip install -e ".[test]"'
+        ) from None
     collector = _Collector()
     code = int(pytest.main(pytest_args(paths, workers, keywords, scheme), plugins=[collector]))
     if code not in _RAN:
         raise UsageError(f"pytest-xdist run failed (pytest exit status {code}); see above")
     if not collector.results and not collector.errors:
-        what = f" matching -k {' '.join(keywords)}" if keywords else ""
-        raise UsageError(f"no cases found{what} under {' '.join(paths)}")
+        # Reachable though the caller found cases: pytest skips test modules and conftest.py.
+        raise no_cases_error(paths, keywords)
     return collector.results, collector.errors

@@ -60,6 +60,20 @@ def default_step(dtype: np.dtype | type, scheme: str) -> float:
     return float(eps(dtype) ** power)
 
 
+def step(h: float | None, dtype: np.dtype | type, scheme: str) -> float:
+    """The unscaled step of a check: h when the case gives one, else `default_step`.
+
+    Args:
+      h: the case's step, or None.
+      dtype: the dtype of the argument being perturbed.
+      scheme: "central", "forward" or "backward".
+
+    Returns:
+      The unscaled step as a float.
+    """
+    return float(h) if h is not None else default_step(dtype, scheme)
+
+
 def check_scheme(scheme: str) -> None:
     """Raise ValueError for an unknown scheme name."""
     if scheme not in SCHEMES:

@@ -101,7 +101,10 @@ def is_case_file(path: Path, config: pytest.Config) -> bool:
     Returns:
       True for a case file.
     """
-    if path.suffix != ".py" or path.name.startswith(("_", ".")) or path.name == "conftest.py":
+    from harness import cases
+
+    # gradcheck's own rule first, then pytest's: conftest.py and test modules are never cases.
+    if not cases.is_case_file(path) or path.name == "conftest.py":
         return False
     if any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files")):
         return False
@@ -151,12 +154,11 @@ class CaseFile(pytest.File):
             yield item
 
 
-def _shown_path(path: Path, config: pytest.Config) -> Path:
+def _shown_path(path: str | Path, config: pytest.Config) -> str:
     """The path as `gradcheck run` shows it: relative to where pytest was started, if inside."""
-    try:
-        return path.resolve().relative_to(config.invocation_params.dir.resolve())
-    except ValueError:
-        return path
+    from harness.cases import relative_path
+
+    return relative_path(path, config.invocation_params.dir)
 
 
 def _register_marker(config: pytest.Config, tag: str) -> None:
@@ -176,17 +178,19 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         state = self.config.stash[_STATE]
         if self.duplicate_of:
-            path, _, line = self.case.source.rpartition(":")
+            from harness.cases import split_source
+
+            path, line = split_source(self.case.source)
             message = f"duplicate case name {self.case.name!r} (first at {self.duplicate_of})"
-            shown = str(_shown_path(Path(path), self.config))
-            state.errors.append((shown, int(line) if line.isdigit() else None, message))
+            state.errors.append((_shown_path(path, self.config), line, message))
             _publish(self.config)
             raise pytest.fail.Exception(message, pytrace=False)
+        from harness.runner import run_case
+
         scheme = self.config.getoption("gradcheck_scheme")
-        start = time.perf_counter()
-        result = self.case.run(**({"scheme": scheme} if scheme else {}))
-        seconds = time.perf_counter() - start
-        entry = (state.order.get(self.nodeid, len(state.order)), result.to_dict(), seconds)
+        # timeout=None: under pytest a case has no time limit of its own.
+        result = run_case(self.case, timeout=None, **({"scheme": scheme} if scheme else {}))
+        entry = (state.order.get(self.nodeid, len(state.order)), result.to_dict(), result.seconds)
         state.results.append(entry)
         _publish(self.config)
         if not result.ok:
@@ -200,8 +204,10 @@ class CaseItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        line = self.case.source.rpartition(":")[2]
-        return self.path, int(line) - 1 if line.isdigit() else None, f"case {self.name}"
+        from harness.cases import split_source
+
+        line = split_source(self.case.source)[1]
+        return self.path, None if line is None else line - 1, f"case {self.name}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -20,6 +20,12 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def first_non_finite(array: np.ndarray) -> tuple[int, ...] | None:
+    """The index of an array's first non-finite entry (C order), or None when all are finite."""
+    bad = np.argwhere(~np.isfinite(array))
+    return tuple(int(i) for i in bad[0]) if len(bad) else None
+
+
 def judged_record(
     case: str,
     kind: str,

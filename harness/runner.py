@@ -13,12 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness.cases import Case, CollectionError
+from harness.cases import Case, CollectionError, relative_path, split_source
 from harness.types import ERROR, VERDICTS, CheckRecord, CheckResult
 
 RESULTS_FORMAT = "gradcheck-results"
@@ -133,11 +132,7 @@ def run_cases(
 
 def reproduce_command(result: CheckResult) -> str:
     """The command that reruns just this case."""
-    path = result.source.rsplit(":", 1)[0] if result.source else "cases/"
-    try:
-        path = str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        pass
+    path = relative_path(split_source(result.source)[0] if result.source else "cases/")
     return f"gradcheck run {path} -k '{result.name}'"
 
 
@@ -170,6 +165,7 @@ def results_payload(
     errors: Sequence[CollectionError] = (),
     command: Sequence[str] = (),
     started: float | None = None,
+    versions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The results.json document.
 
@@ -178,6 +174,7 @@ def results_payload(
       errors: collection errors.
       command: the argv that produced them.
       started: time.time() at the start of the run.
+      versions: `environment()`, if already computed.
 
     Returns:
       A JSON-ready dict: ``results``, ``collection_errors``, ``summary`` and ``environment`` are
@@ -187,7 +184,7 @@ def results_payload(
         "format": RESULTS_FORMAT,
         "version": RESULTS_VERSION,
         "command": list(command),
-        "environment": environment(),
+        "environment": environment() if versions is None else versions,
         "summary": summary(results, errors),
         "results": [r.to_dict() for r in results],
         "collection_errors": [

@@ -15,8 +15,9 @@ error, and its minimum is found on a fine grid.
 Fits. The truncation side starts at the first step above the measured minimum whose error is
 TRUNCATION_RISE times the minimum (there rounding is at most ~1% of the error for p = 1 or 2)
 and runs up to the largest step before the first non-finite point; its length in decades is
-``truncation_decades``. The slope is a least-squares line in log-log through the first
-FIT_DECADES decades of it (the asymptotic part: larger steps feel the next Taylor term). The
+the fit's ``decades`` (``Curve.truncation.decades``). The slope is a least-squares line in
+log-log through the first FIT_DECADES decades of it (the asymptotic part: larger steps feel the
+next Taylor term). The
 rounding side is fitted the same way, mirrored, over points whose error is still below 0.5 (at
 smaller steps x + s rounds to x and the quotient collapses to 0).
 
@@ -29,7 +30,9 @@ crossing of the two sides; the fitted minimum uses every point of both sides ins
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,6 +51,18 @@ SEED_STEP = 1e-4  # the seed note's h
 # A case is "at a domain edge" when a step this small already leaves the domain (nan or inf):
 # its central V is cut off near its bottom, so it is left out of the scheme comparison.
 EDGE_STEP = 1e-3
+
+
+def array_numbers(args: Sequence[Any]) -> int:
+    """How many numbers a case's array arguments hold (its size, and a proxy for sweep cost).
+
+    Args:
+      args: the arguments; only NumPy arrays count.
+
+    Returns:
+      The total number of entries.
+    """
+    return sum(int(a.size) for a in args if isinstance(a, np.ndarray))
 
 
 def smoothed(error: np.ndarray) -> np.ndarray:
@@ -128,15 +143,24 @@ class Curve:
         data["nonfinite"] = self.nonfinite
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Curve:
-        """Inverse of `to_dict`."""
-        data = {k: v for k, v in data.items() if k != "nonfinite"}
-        for key in ("h", "error", "model", "model_truncation", "model_rounding"):
-            data[key] = tuple(data[key])
-        data["truncation"] = SideFit(**data["truncation"])
-        data["rounding"] = SideFit(**data["rounding"])
-        return cls(**data)
+
+def _model_parts(
+    scheme: str,
+    h: np.ndarray,
+    step_scale: np.ndarray,
+    taylor: np.ndarray,
+    coupling: np.ndarray,
+    eps: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(truncation, rounding) absolute errors of the model, each (len(h), k): see `model_errors`."""
+    order = policy.ORDER[scheme]
+    steps = np.asarray(h, dtype=np.float64)[:, None] * step_scale[None, :]
+    higher = np.abs(taylor[:, order + 1])[None, :]
+    truncation = steps**order * higher / math.factorial(order + 1)
+    rounding = policy.rounding_bound(
+        scheme, steps, float(np.abs(taylor[0, 0])), eps, coupling[None, :], eps, 1.0
+    )
+    return truncation, rounding
 
 
 def model_errors(
@@ -164,15 +188,14 @@ def model_errors(
     Returns:
       An array shaped like h.
     """
-    order = policy.ORDER[scheme]
-    steps = np.asarray(h, dtype=np.float64)[:, None] * step_scale[None, :]
-    higher = np.abs(taylor[:, order + 1])[None, :]
-    truncation = steps**order * higher / math.factorial(order + 1)
-    rounding = policy.rounding_bound(
-        scheme, steps, float(np.abs(taylor[0, 0])), eps, coupling[None, :], eps, 1.0
-    )
+    truncation, rounding = _model_parts(scheme, h, step_scale, taylor, coupling, eps)
     chosen = {"total": truncation + rounding, "truncation": truncation, "rounding": rounding}
     return chosen[part].max(axis=1) / norm
+
+
+def _per_h(part: np.ndarray, norm: float) -> tuple[float, ...]:
+    """A (len(h), k) model part as `model_errors` reports it: max over entries, over norm."""
+    return tuple(float(m) for m in part.max(axis=1) / norm)
 
 
 def fit_side(h: np.ndarray, error: np.ndarray, side: str) -> SideFit:
@@ -186,12 +209,17 @@ def fit_side(h: np.ndarray, error: np.ndarray, side: str) -> SideFit:
     Returns:
       The SideFit; slope None when the side has fewer than three points.
     """
+    return _fit_side(h, error, side)[0]
+
+
+def _fit_side(h: np.ndarray, error: np.ndarray, side: str) -> tuple[SideFit, float | None]:
+    """`fit_side`, and the fitted line's coefficient (10 ** intercept; None without a slope)."""
     order = np.argsort(h)
     h, error = np.asarray(h)[order], np.asarray(error)[order]
     valid = np.isfinite(error) & (error > 0)
     none = SideFit(None, None, None, 0.0, 0)
     if not valid.any():
-        return none
+        return none, None
     typical = smoothed(np.where(valid, error, np.nan))  # an exact 0 has no logarithm
     best = int(np.flatnonzero(valid)[np.nanargmin(typical[valid])])
     floor = typical[best]
@@ -205,7 +233,7 @@ def fit_side(h: np.ndarray, error: np.ndarray, side: str) -> SideFit:
         index += step
     risen = [i for i in run if error[i] >= TRUNCATION_RISE * floor]
     if not risen:
-        return none
+        return none, None
     start, end = risen[0], run[-1]
     decades = abs(math.log10(h[end] / h[start]))
     window_edge = h[start] * 10.0 ** (step * FIT_DECADES)
@@ -215,40 +243,30 @@ def fit_side(h: np.ndarray, error: np.ndarray, side: str) -> SideFit:
         if (h[i] - h[start]) * step >= 0 and (window_edge - h[i]) * step >= -1e-12 * h[i]
     ]
     if len(chosen) < 3:
-        return SideFit(None, None, None, decades, len(chosen))
-    slope = float(np.polyfit(np.log10(h[chosen]), np.log10(error[chosen]), 1)[0])
+        return SideFit(None, None, None, decades, len(chosen)), None
+    slope, intercept = np.polyfit(np.log10(h[chosen]), np.log10(error[chosen]), 1)
     lows = h[chosen]
-    return SideFit(slope, float(lows.min()), float(lows.max()), decades, len(chosen))
-
-
-def _side_line(h: np.ndarray, error: np.ndarray, fit: SideFit) -> tuple[float, float]:
-    """(slope, coefficient) of the least-squares line through the side's window, in log-log."""
-    inside = (h >= fit.low * (1 - 1e-9)) & (h <= fit.high * (1 + 1e-9))
-    inside &= np.isfinite(error) & (error > 0)
-    slope, intercept = np.polyfit(np.log10(h[inside]), np.log10(error[inside]), 1)
-    return float(slope), float(10.0**intercept)
+    fit = SideFit(float(slope), float(lows.min()), float(lows.max()), decades, len(chosen))
+    return fit, float(10.0**intercept)
 
 
 def fitted_minimum(
-    h: np.ndarray, error: np.ndarray, truncation: SideFit, rounding: SideFit
+    truncation: tuple[SideFit, float | None], rounding: tuple[SideFit, float | None]
 ) -> tuple[float, float] | None:
     """Minimum of a h^m + b h^-n, the two fitted sides of a measured V added up.
 
     Args:
-      h: steps.
-      error: errors, nan where not finite.
-      truncation: the fitted truncation side.
-      rounding: the fitted rounding side.
+      truncation: the fitted truncation side and its coefficient a, as `_fit_side` returns them.
+      rounding: the fitted rounding side and its coefficient b.
 
     Returns:
       (h at the minimum, error there), or None unless both sides have a fit with the V's signs
       (truncation rising with h, rounding falling).
     """
-    if truncation.slope is None or rounding.slope is None:
+    (truncation_fit, a), (rounding_fit, b) = truncation, rounding
+    if truncation_fit.slope is None or rounding_fit.slope is None or a is None or b is None:
         return None
-    m, a = _side_line(h, error, truncation)
-    n, b = _side_line(h, error, rounding)
-    n = -n
+    m, n = truncation_fit.slope, -rounding_fit.slope
     if m <= 0 or n <= 0:
         return None
     best = (n * b / (m * a)) ** (1.0 / (m + n))
@@ -295,8 +313,7 @@ def analyse_curve(
     finite = np.all(np.isfinite(quotients), axis=1)
     error = np.where(finite, raw, np.nan)
     errors = tuple(float(e) if ok else None for e, ok in zip(error, finite, strict=True))
-    inputs = (scheme, grid, step_scale, taylor, coupling, eps, norm)
-    model = model_errors(*inputs)
+    model_truncation, model_rounding = _model_parts(scheme, grid, step_scale, taylor, coupling, eps)
     decades = math.log10(grid.max() / grid.min())
     fine = np.logspace(
         math.log10(grid.max()),
@@ -313,9 +330,9 @@ def analyse_curve(
     seed_index = np.flatnonzero(grid == seed_step)
     seed_error = errors[int(seed_index[0])] if len(seed_index) else None
     lost = [float(g) for g, e in zip(grid, errors, strict=True) if e is not None and e >= LOST]
-    truncation = fit_side(grid, error, "truncation")
-    rounding = fit_side(grid, error, "rounding")
-    fitted = fitted_minimum(grid, error, truncation, rounding)
+    truncation = _fit_side(grid, error, "truncation")
+    rounding = _fit_side(grid, error, "rounding")
+    fitted = fitted_minimum(truncation, rounding)
     return Curve(
         case=case,
         arg=arg,
@@ -326,9 +343,9 @@ def analyse_curve(
         count=len(exact),
         h=tuple(float(g) for g in grid),
         error=errors,
-        model=tuple(float(m) for m in model),
-        model_truncation=tuple(float(m) for m in model_errors(*inputs, part="truncation")),
-        model_rounding=tuple(float(m) for m in model_errors(*inputs, part="rounding")),
+        model=_per_h(model_truncation + model_rounding, norm),
+        model_truncation=_per_h(model_truncation, norm),
+        model_rounding=_per_h(model_rounding, norm),
         best_h=best_h,
         best_error=best_error,
         model_best_h=float(fine[lowest]),
@@ -336,8 +353,8 @@ def analyse_curve(
         model_interior=0 < lowest < len(fine) - 1,
         seed_error=seed_error,
         lost_h=max(lost, default=None),
-        truncation=truncation,
-        rounding=rounding,
+        truncation=truncation[0],
+        rounding=rounding[0],
         peak=norm,
         fitted_best_h=None if fitted is None else fitted[0],
         fitted_best_error=None if fitted is None else fitted[1],
@@ -353,7 +370,7 @@ class CaseSweep:
     curves: tuple[Curve, ...] = ()
     skipped: str | None = None
 
-    @property
+    @functools.cached_property  # frozen, but not slotted: the value goes into __dict__
     def at_domain_edge(self) -> bool:
         """True when a float64 step of EDGE_STEP or less left the function's domain (a
         non-finite point): the case sits too close to a domain edge for a full V."""

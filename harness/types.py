@@ -22,6 +22,11 @@ NUMERICAL = "numerical"  # finite differences of fn against jax.grad(reference)
 ANALYTIC = "analytic"  # the case's hand-written grad against jax.grad(reference)
 CHECKS = (VALUE, NUMERICAL, ANALYTIC)
 
+# Details key of the error records check() makes when a value or exact gradient is not finite at
+# the point; its value says whose: "fn", "reference" (its value) or "gradient" (jax.grad). The
+# fuzzer rejects such examples as outside the functions' domain.
+NON_FINITE = "non_finite"
+
 
 def worst_verdict(verdicts: list[str] | tuple[str, ...]) -> str:
     """The most severe verdict of several (pass when there are none).

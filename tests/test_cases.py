@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from harness import case
-from harness.cases import collect, find_case_files
+from harness.cases import collect, find_case_files, is_case_file, relative_path, split_source
 
 GOOD = """
 import numpy as np
@@ -72,6 +72,25 @@ def test_find_case_files_skips_private_files_and_rejects_missing_paths(tmp_path)
     assert [p.name for p in find_case_files([tmp_path])] == ["a.py", "b.py"]
     with pytest.raises(FileNotFoundError, match="no such file"):
         find_case_files([tmp_path / "missing"])
+
+
+def test_is_case_file_is_the_folder_rule():
+    assert is_case_file(Path("cases/losses.py"))
+    assert not is_case_file(Path("cases/_helpers.py"))
+    assert not is_case_file(Path("cases/.hidden.py"))
+    assert not is_case_file(Path("cases/notes.txt"))
+
+
+def test_split_source_and_relative_path(tmp_path, monkeypatch):
+    assert split_source("cases/a.py:12") == ("cases/a.py", 12)
+    assert split_source("/x/y:z/a.py:3") == ("/x/y:z/a.py", 3)
+    assert split_source("cases/a.py") == ("cases/a.py", None)
+    assert split_source("") == ("", None)
+    monkeypatch.chdir(tmp_path)
+    assert relative_path(tmp_path / "cases" / "a.py") == "cases/a.py"
+    assert relative_path("cases/") == "cases"
+    assert relative_path("/elsewhere/a.py") == "/elsewhere/a.py"
+    assert relative_path(tmp_path / "a.py", tmp_path.parent) == f"{tmp_path.name}/a.py"
 
 
 def test_case_outside_a_case_file_is_just_returned():

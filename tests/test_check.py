@@ -1,5 +1,6 @@
 """check() and assert_check() against closed-form gradients and planted bugs."""
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -135,3 +136,20 @@ def test_float32_argument_uses_float32_model():
     numerical = result.checks[1]
     assert numerical.dtype == "float32"
     assert numerical.h == pytest.approx(np.finfo(np.float32).eps ** (1 / 3))
+
+
+def _quadratic(xs):
+    # sum_i i * x_i^2 over the last axis: gradient 2 i x_i; accepts a leading axis of copies.
+    weights = np.arange(1, xs.shape[-1] + 1)
+    return np.sum(weights * xs**2, axis=-1)
+
+
+def test_check_batched_option_gives_the_full_check():
+    x = np.random.default_rng(2).normal(size=50)
+
+    def reference(x):
+        return jnp.sum(jnp.arange(1, 51) * x**2)
+
+    result = check(_quadratic, reference, x, batched=True, checks=("numerical",))
+    assert result.ok, result
+    assert result.checks[0].evaluations >= 100

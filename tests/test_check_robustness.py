@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import check, oracle, scratch
-from harness.types import ERROR, FAIL, KINK, NONDETERMINISTIC, PASS
+from harness.types import ERROR, FAIL, KINK, NON_FINITE, NONDETERMINISTIC, PASS
 
 
 def _sum_of_squares_jax(x):
@@ -39,33 +39,39 @@ def test_raise_mid_gradient_is_an_error_and_arrays_come_back_bit_identical(fail_
 
 
 @pytest.mark.parametrize(
-    ("fn", "reference", "grad", "needle"),
+    ("fn", "reference", "grad", "needle", "whose"),
     [
-        (lambda x: np.sum(x) * np.nan, _sum_of_squares_jax, None, "fn returned nan"),
+        (lambda x: np.sum(x) * np.nan, _sum_of_squares_jax, None, "fn returned nan", "fn"),
         (
             scratch.function_2,
             lambda x: oracle.function_2(x) * np.inf,
             None,
             "reference returned inf",
+            "reference",
         ),
         (
             scratch.function_2,
             lambda x: oracle.function_2(x) ** 0.5 * 0.0 + (x[0] - 3.0) ** 0.5,
             None,
             "jax.grad(reference) is",
+            "gradient",
         ),
         (
             scratch.function_2,
             oracle.function_2,
             lambda x: np.array([np.nan, 1.0]),
             "grad returned nan at x[0]",
+            None,
         ),
     ],
 )
-def test_non_finite_anywhere_is_an_error_naming_the_side(fn, reference, grad, needle):
+def test_non_finite_anywhere_is_an_error_naming_the_side(fn, reference, grad, needle, whose):
     result = check(fn, reference, np.array([3.0, 4.0]), grad=grad)
     assert result.verdict == ERROR
     assert any(needle in c.message for c in result.failures()), result.failures()
+    # Non-finite values at the point are marked with whose they are (the fuzzer rejects those).
+    marked = [c.details[NON_FINITE] for c in result.checks if NON_FINITE in c.details]
+    assert marked == ([whose] if whose else [])
 
 
 def test_non_finite_near_the_point_is_an_error_naming_the_entry():
@@ -80,6 +86,7 @@ def test_non_finite_near_the_point_is_an_error_naming_the_entry():
         result = check(fn, reference, np.array([1.0, 1e-7]))
     assert result.verdict == ERROR
     assert "x[1]" in result.failures()[0].message
+    assert all(NON_FINITE not in c.details for c in result.checks)  # a failure, not off-domain
 
 
 @pytest.mark.parametrize(

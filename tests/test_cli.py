@@ -93,6 +93,23 @@ def test_unknown_option_exits_2_with_one_line(capsys):
     assert "unrecognized arguments: --no-such-option" in err and len(err.splitlines()) == 1
 
 
+def test_run_help_shows_the_shared_defaults(capsys):
+    from harness.policy import SCHEMES
+    from harness.runner import DEFAULT_TIMEOUT
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: reports/latest)" in out
+    assert f"(default {DEFAULT_TIMEOUT:g}; 0 = no limit)" in out
+    assert "{" + ",".join(SCHEMES) + "}" in out
+
+
+def test_directions_below_one_is_a_usage_error(case_dir, capsys):
+    assert _run(["run", str(case_dir / "cases"), "--fast", "--directions", "0"], case_dir) == 2
+    assert "--directions must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_k_selects_by_name(case_dir, capsys):
     (case_dir / "cases" / "wrong.py").write_text(textwrap.dedent(WRONG))
     assert _run(["run", str(case_dir / "cases"), "-k", "f2/ok"], case_dir) == 0

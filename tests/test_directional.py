@@ -28,7 +28,10 @@ def test_directions_are_unit_seeded_and_per_argument():
     v = random_directions((7, 3), 5, seed=1, position=0)
     assert v.shape == (5, 7, 3)
     np.testing.assert_allclose(np.linalg.norm(v.reshape(5, -1), axis=1), 1.0, rtol=1e-14)
+    # The directions are cached: clear the cache so that the seed itself must reproduce them.
+    random_directions.cache_clear()
     again = random_directions((7, 3), 5, seed=1, position=0)
+    assert again is not v
     assert np.array_equal(v, again)
     assert not np.allclose(v, random_directions((7, 3), 5, seed=2, position=0))
     assert not np.allclose(v, random_directions((7, 3), 5, seed=1, position=1))
@@ -96,6 +99,7 @@ def test_fast_mode_passes_on_a_correct_network_and_states_its_power():
 def test_fast_mode_is_deterministic():
     args = _small_net()
     one = check(scratch.two_layer_loss, oracle.two_layer_loss, *args, mode="fast", seed=7)
+    random_directions.cache_clear()  # the second check must redraw its directions from the seed
     two = check(scratch.two_layer_loss, oracle.two_layer_loss, *args, mode="fast", seed=7)
     other = check(scratch.two_layer_loss, oracle.two_layer_loss, *args, mode="fast", seed=8)
     assert json.dumps([r.to_dict() for r in one.checks]) == json.dumps(
@@ -138,7 +142,20 @@ def test_fast_numerical_catches_a_sign_flip_in_one_bias_entry_of_the_seed_networ
     assert b1.worst.got == pytest.approx(-b1_grad[index], rel=1e-5)
 
 
-def test_fast_analytic_catches_a_sign_flip_in_one_bias_entry_of_39760_parameter_backprop(
+def _analytic_verdicts(args, backprop):
+    """The analytic check of backprop on the two-layer net: verdict per parameter, and result."""
+    result = check(
+        scratch.two_layer_loss,
+        _backprop_loss,
+        *args,
+        wrt=(0, 1, 2, 3),
+        grad=backprop,
+        checks=("analytic",),
+    )
+    return {c.arg: c.verdict for c in result.checks}, result
+
+
+def test_analytic_catches_a_sign_flip_in_one_bias_entry_of_39760_parameter_backprop(
     seed_network,
 ):
     def backprop(*args):
@@ -147,38 +164,20 @@ def test_fast_analytic_catches_a_sign_flip_in_one_bias_entry_of_39760_parameter_
         db2[3] = -db2[3]
         return dW1, db1, dW2, db2
 
-    result = check(
-        scratch.two_layer_loss,
-        _backprop_loss,
-        *seed_network,
-        wrt=(0, 1, 2, 3),
-        grad=backprop,
-        checks=("analytic",),
-        mode="fast",
-    )
+    verdicts, result = _analytic_verdicts(seed_network, backprop)
     assert sum(int(np.prod(a.shape)) for a in seed_network[:4]) == 39760
-    verdicts = {c.arg: c.verdict for c in result.checks}
     assert verdicts == {"W1": PASS, "b1": PASS, "W2": PASS, "b2": FAIL}
     assert result.worst.describe() == "b2[3]"
 
 
-def test_fast_analytic_catches_a_transposed_weight_gradient():
+def test_analytic_catches_a_transposed_weight_gradient():
     args = _small_net(hidden=10, classes=10)
 
     def backprop(*a):
         dW1, db1, dW2, db2 = scratch.two_layer_gradient(*a)
         return dW1, db1, dW2.T, db2  # square W2, so only the values can tell
 
-    result = check(
-        scratch.two_layer_loss,
-        _backprop_loss,
-        *args,
-        wrt=(0, 1, 2, 3),
-        grad=backprop,
-        checks=("analytic",),
-        mode="fast",
-    )
-    verdicts = {c.arg: c.verdict for c in result.checks}
+    verdicts, _ = _analytic_verdicts(args, backprop)
     assert verdicts == {"W1": PASS, "b1": PASS, "W2": FAIL, "b2": PASS}
 
 

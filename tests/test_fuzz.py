@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from hypothesis import settings
 
 from harness.cli import main
 from harness.fuzz import run_property
@@ -16,10 +15,6 @@ SMALL = network_configs(
 )
 
 
-def ci_settings(examples):
-    return settings(settings(), max_examples=examples, database=None)
-
-
 def backprop_without_bias_gradient(*args):
     """The planted bug: backprop that forgets the biases (their gradients come back zero)."""
     grads = list(mlp_gradient(*args))
@@ -28,7 +23,7 @@ def backprop_without_bias_gradient(*args):
     return tuple(grads)
 
 
-def test_dropped_bias_gradient_is_caught_and_shrunk():
+def test_dropped_bias_gradient_is_caught_and_shrunk(ci_settings):
     tally = run_property(
         "networks",
         SMALL,
@@ -46,7 +41,7 @@ def test_dropped_bias_gradient_is_caught_and_shrunk():
     assert shrunk.batch <= 2
 
 
-def test_correct_backprop_passes():
+def test_correct_backprop_passes(ci_settings):
     tally = run_property("networks", SMALL, check_network, ci_settings(6))
     assert tally.failed == 0, tally.failure
     assert tally.passed == tally.tried > 0

@@ -104,7 +104,9 @@ def test_cases_outside_the_run_paths_are_not_called_gone():
 def test_same_inputs_same_outcome():
     base = [result(record(1e-12), "a"), result(record(1e-3, verdict=FAIL), "b")]
     now = [result(record(3e-10), "a"), result(record(1e-12), "b")]
-    assert compare(base, now) == compare(base, now)
+    outcome = compare(base, now)
+    assert {c.case: c.status for c in outcome.changes} == {"a": REGRESSION, "b": FIXED}
+    assert outcome == compare(base, now)
 
 
 # End to end, on small case files.
@@ -211,6 +213,13 @@ def test_deleted_case_file_is_a_regression(project, capsys):
     assert code == 1 and "square/backprop" in out and "square/numerical" in out
 
 
+def test_baseline_of_no_cases_is_a_usage_error(project, capsys):
+    (project / "empty").mkdir()
+    assert main(["baseline", "-o", "empty.json", "empty"]) == 2
+    assert "no cases found under empty" in capsys.readouterr().err
+    assert not (project / "empty.json").exists()
+
+
 def test_new_case_passes_unless_strict(project, capsys):
     path = project / "cases" / "squares.py"
     path.write_text(path.read_text().replace('"square/numerical"', '"square/renamed"'))
@@ -244,12 +253,14 @@ def test_corrupt_baseline_exits_2_and_is_untouched(project, capsys, content):
 def test_missing_or_wrong_version_baseline_exits_2(project, capsys):
     assert main(["gate", "--baseline", "nowhere.json"]) == 2
     assert "nowhere.json does not exist" in capsys.readouterr().err
+    # A good baseline but a missing case folder: the usage error names the folder.
+    assert main(["gate", "--baseline", "baseline.json", "no/such/folder"]) == 2
+    assert "no such file or directory: no/such/folder" in capsys.readouterr().err
     data = json.loads((project / "baseline.json").read_text())
     data["version"] = BASELINE_VERSION + 1
     (project / "baseline.json").write_text(json.dumps(data))
     code, out = gate(capsys)
     assert code == 2 and f"version {BASELINE_VERSION + 1}" in out
-    assert main(["gate", "--baseline", "baseline.json", "no/such/folder"]) == 2
 
 
 def test_junit_and_summary(project, capsys, monkeypatch):

@@ -32,9 +32,7 @@ def test_formula_reads_like_math():
 def test_both_renderings_compute_the_closed_form():
     a, b = np.array(0.7), np.array(-1.3)
     expected = math.tanh(0.7) * math.log(1 + 1.3**2)
-    assert numpy_function(TANH_LOG)(a, b) == np.float64(expected) or math.isclose(
-        numpy_function(TANH_LOG)(a, b), expected, rel_tol=1e-15
-    )
+    assert math.isclose(numpy_function(TANH_LOG)(a, b), expected, rel_tol=1e-15)
     assert math.isclose(float(jax_function(TANH_LOG)(a, b)), expected, rel_tol=1e-15)
 
 
@@ -47,7 +45,8 @@ def test_matmul_and_dot_use_their_constants():
         constant=(3.0, 0.5),
     )
     x = np.array([1.5, -2.0])
-    expected = np.dot([3.0, 0.5], np.array([[1.0, 2.0], [0.0, -1.0]]) @ x)
+    # [[1, 2], [0, -1]] @ (1.5, -2) = (-2.5, 2); dot with (3, 0.5): -7.5 + 1 = -6.5.
+    expected = -6.5
     assert numpy_function(tree)(x) == expected
     assert math.isclose(float(jax_function(tree)(x)), expected, rel_tol=1e-15)
     assert formula(tree) == "dot([3, 0.5], [[1, 2], [0, -1]] @ x0)"
@@ -56,7 +55,7 @@ def test_matmul_and_dot_use_their_constants():
 @settings(max_examples=25)
 @given(function_examples())
 def test_generated_trees_are_well_formed(example):
-    assert example.tree.shape == ()
+    assert np.shape(example.reference(*example.inputs)) == ()
     assert example.tree.depth <= 4
     assert inputs_used(example.tree) <= set(range(len(example.inputs)))
     for x in example.inputs:
@@ -68,11 +67,7 @@ def gradient_with_wrong_denominator(f, x, h=1e-4, scheme="central"):
     return 2.0 * numerical_gradient(f, x, h=h, scheme=scheme)
 
 
-def ci_settings(examples):
-    return settings(settings(), max_examples=examples, database=None)
-
-
-def test_wrong_denominator_is_caught_and_shrunk():
+def test_wrong_denominator_is_caught_and_shrunk(ci_settings):
     tally = run_property(
         "functions",
         function_examples(max_inputs=2, max_depth=2),
@@ -88,7 +83,8 @@ def test_wrong_denominator_is_caught_and_shrunk():
     assert shrunk.formula in tally.failure
 
 
-def test_correct_routine_passes_the_same_examples():
+def test_correct_routine_passes_the_same_examples(ci_settings):
     tally = run_property("functions", function_examples(), check_function_example, ci_settings(10))
     assert tally.failed == 0 and tally.failure is None
     assert tally.passed + tally.rejected == tally.tried > 0
+    assert tally.passed > 0

@@ -169,3 +169,12 @@ def test_gradcheck_run_parallel_matches_serial(tmp_path, monkeypatch, capsys):
     for block in ("results", "summary", "collection_errors"):
         assert merged[block] == serial[block], block
     assert serial["collection_errors"][0]["line"] == 3
+
+
+def test_parallel_without_xdist_is_a_usage_error_naming_the_extra(monkeypatch):
+    from harness.cli import UsageError
+    from harness.parallel import run_parallel
+
+    monkeypatch.setitem(sys.modules, "xdist", None)  # import xdist now raises ImportError
+    with pytest.raises(UsageError, match=r'pip install -e "\.\[test\]"'):
+        run_parallel(["cases"], "2")

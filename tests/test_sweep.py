@@ -6,7 +6,7 @@ import pytest
 
 from harness import case, oracle, policy, scratch, sweep
 from harness.report.explain import whole_gradient_best
-from harness.sweep_model import fit_side, fitted_minimum
+from harness.sweep_model import _fit_side, fit_side, fitted_minimum
 
 
 def _exp_case(x0=0.0):
@@ -61,6 +61,26 @@ def test_model_minimum_is_the_design_closed_form(exp_sweep):
         assert forward.model_best_h == pytest.approx(2 * np.sqrt(eps), rel=0.07)
         assert central.model_best_h == pytest.approx((3 * eps) ** (1 / 3), rel=0.07)
         assert forward.model_interior and central.model_interior
+
+
+def test_reference_that_cannot_be_jitted_is_swept():
+    # Python control flow on a value: the oracle runs this reference eagerly.
+    def reference(x):
+        return jnp.sum(jnp.exp(x)) if x[0] > -1 else jnp.sum(x)
+
+    made = case(
+        "branchy-exp",
+        fn=lambda x: float(np.sum(np.exp(x))),
+        reference=reference,
+        args=(np.array([0.0]),),
+    )
+    result = sweep.sweep_case(made)
+    eps = policy.eps(np.dtype("float64"))
+    forward, central = (_curve(result, "float64", s) for s in ("forward", "central"))
+    # the model is built from the Taylor coefficients of exp at 0 (f = f'' = f''' = 1)
+    assert forward.model_best_h == pytest.approx(2 * np.sqrt(eps), rel=0.07)
+    assert central.model_best_h == pytest.approx((3 * eps) ** (1 / 3), rel=0.07)
+    assert 1.8 <= central.truncation.slope <= 2.2
 
 
 @pytest.mark.parametrize("scheme", ["forward", "central"])
@@ -157,22 +177,26 @@ def test_fitted_minimum_of_a_synthetic_v():
     h = sweep.step_grid()
     a, b = 0.5, 2e-16
     error = a * h + b / h
-    truncation, rounding = fit_side(h, error, "truncation"), fit_side(h, error, "rounding")
-    best = fitted_minimum(h, error, truncation, rounding)
+    truncation, rounding = _fit_side(h, error, "truncation"), _fit_side(h, error, "rounding")
+    assert truncation[0] == fit_side(h, error, "truncation")
+    assert truncation[1] == pytest.approx(a, rel=0.02) and rounding[1] == pytest.approx(b, rel=0.02)
+    best = fitted_minimum(truncation, rounding)
     assert best is not None
     assert best[0] == pytest.approx(np.sqrt(b / a), rel=0.02)
     assert best[1] == pytest.approx(2 * np.sqrt(a * b), rel=0.02)
     # no rounding side (an exact quadratic's central difference): no fitted minimum
-    flat = fit_side(h, a * h**2, "rounding")
-    assert fitted_minimum(h, a * h**2, fit_side(h, a * h**2, "truncation"), flat) is None
+    flat = _fit_side(h, a * h**2, "rounding")
+    assert fitted_minimum(_fit_side(h, a * h**2, "truncation"), flat) is None
 
 
-def test_whole_gradient_of_one_argument_is_its_curve(exp_sweep):
+def test_whole_gradient_of_one_argument_is_its_curve():
+    # exp at 0.5: the peak derivative is e^0.5, not 1, so the rescaling is exercised
+    result = sweep.sweep_case(_exp_case(0.5))
     for scheme in ("forward", "central"):
-        curve = _curve(exp_sweep, "float64", scheme)
-        assert whole_gradient_best(exp_sweep, "float64", scheme) == (
-            curve.best_h,
-            curve.best_error,
+        curve = _curve(result, "float64", scheme)
+        assert curve.peak == pytest.approx(np.exp(0.5), rel=1e-15)
+        assert whole_gradient_best(result, "float64", scheme) == pytest.approx(
+            (curve.best_h, curve.best_error), rel=1e-12
         )
 
 

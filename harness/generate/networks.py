@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from harness.data import one_hot
+
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 LOSSES = ("cross_entropy", "sse")
 TARGETS = ("labels", "one_hot")
@@ -119,5 +121,5 @@ def build_network(config: NetworkConfig) -> tuple[Any, ...]:
     rng = np.random.default_rng([config.seed, 1])
     x = rng.standard_normal((config.batch, config.sizes[0])).astype(dtype)
     labels = rng.integers(0, config.sizes[-1], size=config.batch)
-    t = labels if config.targets == "labels" else np.eye(config.sizes[-1], dtype=dtype)[labels]
+    t = labels if config.targets == "labels" else one_hot(labels, config.sizes[-1]).astype(dtype)
     return (config.activation, config.loss, x, t, *params)

@@ -27,6 +27,7 @@ from harness.oracle.functions import (  # noqa: E402
     softmax,
     sum_squared_error,
     tanh,
+    two_layer_backprop_reference,
     two_layer_loss,
     two_layer_predict,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "sum_squared_error",
     "tanh",
     "taylor_coefficients",
+    "two_layer_backprop_reference",
     "two_layer_loss",
     "two_layer_predict",
     "value",

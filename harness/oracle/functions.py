@@ -199,6 +199,30 @@ def two_layer_loss(
     return cross_entropy_error(two_layer_predict(W1, b1, W2, b2, x), t)
 
 
+def two_layer_backprop_reference(
+    W1: ArrayLike, b1: ArrayLike, W2: ArrayLike, b2: ArrayLike, x: ArrayLike, t: ArrayLike
+) -> Array:
+    """The loss whose gradient the textbook backprop computes: two_layer_loss with delta = 0.
+
+    Backprop's (y - t) / N is the gradient of -sum t log(y) / N, not of -sum t log(y + 1e-7) / N:
+    the two differ by the factor y / (y + 1e-7) per example, about 1e-6 relative for the seed
+    network, far above backprop's rounding error. So backprop is checked against this delta-free
+    loss, the one it actually differentiates.
+
+    Args:
+      W1: first-layer weights (D, H).
+      b1: first-layer bias (H,).
+      W2: second-layer weights (H, C).
+      b2: second-layer bias (C,).
+      x: inputs (N, D).
+      t: one-hot or soft targets (N, C), or integer labels (N,).
+
+    Returns:
+      A scalar: cross_entropy_error(two_layer_predict(W1, b1, W2, b2, x), t, delta=0.0).
+    """
+    return cross_entropy_error(two_layer_predict(W1, b1, W2, b2, x), t, delta=0.0)
+
+
 def accuracy(y: ArrayLike, t: ArrayLike) -> Array:
     """Fraction of rows whose argmax matches the label.
 

@@ -11,9 +11,16 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from harness.oracle.functions import cross_entropy_error, sum_squared_error
+from harness.oracle.functions import (
+    cross_entropy_error,
+    relu,
+    sigmoid,
+    softmax,
+    sum_squared_error,
+    tanh,
+)
 
-_ACTIVATIONS = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
+_ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}
 
 
 def mlp_predict(activation: str, x: ArrayLike, *params: ArrayLike) -> jax.Array:
@@ -32,7 +39,7 @@ def mlp_predict(activation: str, x: ArrayLike, *params: ArrayLike) -> jax.Array:
     weights, biases = params[0::2], params[1::2]
     for W, b in zip(weights[:-1], biases[:-1], strict=True):
         hidden = act(hidden @ W + b)
-    return jax.nn.softmax(hidden @ weights[-1] + biases[-1], axis=-1)
+    return softmax(hidden @ weights[-1] + biases[-1])  # over the last (class) axis
 
 
 def _targets(t: jax.Array, classes: int, dtype: jnp.dtype) -> jax.Array:

@@ -16,21 +16,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from harness.oracle.exact import (
-    _bind_statics,
-    _check_wrt,
-    _jit,
-    _prepare,
-    _require_x64,
-    _scalar_output,
-)
-
-_compiled: dict[tuple, tuple[Callable[..., Any], Callable[..., Any]]] = {}
-_CACHE_SIZE = 64
+from harness.oracle.exact import _check_wrt, _lookup, _prepare, _require_x64, _run
 
 
-def _derivatives_along(fn: Callable[..., Any], indices: tuple[int, ...], count: int):
-    """g(0), g'(0), g''(0), g'''(0) of g(t) = fn(arrays with arrays[indices] + t * tangents)."""
+def _derivatives_along(fn: Callable[..., Any], indices: tuple[int, ...]) -> Callable[..., Any]:
+    """g(0), g'(0), g''(0), g'''(0) of g(t) = fn(arrays with arrays[indices] + t * tangents).
+
+    The returned function takes (arrays, tangents) and is vectorised over the directions (the
+    tangents' leading axis). It is not jitted here: `exact._lookup` compiles it, or runs it
+    eagerly for a reference that cannot be traced under jit or asks not to be.
+    """
 
     def along(arrays: tuple, tangents: tuple) -> jax.Array:
         def at(*moving: Any) -> jax.Array:
@@ -49,7 +44,7 @@ def _derivatives_along(fn: Callable[..., Any], indices: tuple[int, ...], count: 
         return jnp.stack([at(*start), first(*start), second(*start), third(*start)])
 
     # Directions are batched; the point itself is shared.
-    return _jit(jax.vmap(along, in_axes=(None, 0)))
+    return jax.vmap(along, in_axes=(None, 0))
 
 
 def taylor_coefficients(
@@ -91,13 +86,13 @@ def taylor_coefficients(
         raise ValueError("direction arrays disagree on k")
     dynamic = [i for i, is_static in enumerate(statics) if not is_static]
     local = tuple(dynamic.index(i) for i in indices)
-    cache_key = (id(reference), local, key)
-    cached = _compiled.get(cache_key)
-    if cached is None or cached[0] is not reference:
-        bound = _bind_statics(_scalar_output(reference), statics, values)
-        cached = (reference, _derivatives_along(bound, local, len(dynamic)))
-        if len(_compiled) >= _CACHE_SIZE:
-            _compiled.pop(next(iter(_compiled)))
-        _compiled[cache_key] = cached
+    entry = _lookup(
+        reference,
+        ("taylor", local),
+        statics,
+        values,
+        key,
+        lambda fn: _derivatives_along(fn, local),
+    )
     arrays = tuple(jax.device_put(values[i]) for i in dynamic)
-    return np.array(cached[1](arrays, tuple(tangents)), dtype=np.float64)
+    return np.array(_run(entry, [arrays, tuple(tangents)]), dtype=np.float64)

@@ -1,7 +1,8 @@
 """The error-versus-h report: `gradcheck report`, also written by `gradcheck run`.
 
 Writes REPORT_DIR/report.md (tabulate tables), report.html (one self-contained page, plots
-embedded as base64 PNG data URIs), sweep.json (every point) and the PNG plots, each atomically.
+embedded as base64 PNG data URIs), sweep.json (every point) and the PNG plots, each atomically
+and all under the folder's lock (`files.publish`).
 The explanatory text is generated from the measurements (`harness.report.explain`).
 """
 
@@ -17,17 +18,17 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tabulate import tabulate
 
 from harness import sweep as sweep_module
 from harness.cases import Case
-from harness.report.explain import case_rows, explanation, headline_rows
-from harness.report.files import write_atomic, write_json_atomic
-from harness.sweep import CaseSweep
+from harness.report.explain import case_rows, explanation, headline_rows, num_text
+from harness.report.files import dumps_json, publish
+from harness.sweep_model import CaseSweep, array_numbers
 
 SWEEP_FORMAT, SWEEP_VERSION = "gradcheck-sweep", 1
 CURVE_HEADERS = (
@@ -46,10 +47,6 @@ CURVE_HEADERS = (
     "error at h=1e-4",
     "non-finite",
 )
-
-
-def _num(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}e}"
 
 
 def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
@@ -77,14 +74,14 @@ def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
                     c.scheme,
                     "—" if fit.slope is None else f"{fit.slope:.3f}",
                     f"{fit.decades:.2f}",
-                    _num(c.best_h),
-                    _num(c.best_error),
-                    _num(c.model_best_h) + ("" if c.model_interior else " (edge)"),
-                    _num(c.model_best_error),
+                    num_text(c.best_h),
+                    num_text(c.best_error),
+                    num_text(c.model_best_h) + ("" if c.model_interior else " (edge)"),
+                    num_text(c.model_best_error),
                     "—" if ratio is None else f"{ratio:.2g}",
-                    _num(c.fitted_best_h),
+                    num_text(c.fitted_best_h),
                     "—" if fitted is None else f"{fitted:.2g}",
-                    _num(c.seed_error),
+                    num_text(c.seed_error),
                     str(c.nonfinite),
                 ]
             )
@@ -165,11 +162,6 @@ def _take_back(jobs: list[_Job]) -> None:
         jobs[position] = (name, caption, fn, args, _Inline().submit(fn, *args))
 
 
-def _numbers(case: Case) -> int:
-    """How many numbers a case's array arguments hold: a proxy for the cost of its sweep."""
-    return sum(int(np.size(a)) for a in case.args if isinstance(a, np.ndarray))
-
-
 def _result(future: Future, fn: Callable[..., bytes], *args: Any) -> bytes:
     """The figure from the helper, or drawn here if the helper process died."""
     try:
@@ -211,7 +203,7 @@ def _sweep_and_draw(
         # The largest cases first: their sweeps are the longest, and the helper draws the
         # figures of the small ones meanwhile instead of all at the end. The page keeps the
         # cases' order.
-        by_size = sorted(range(len(cases)), key=lambda i: -_numbers(cases[i]))
+        by_size = sorted(range(len(cases)), key=lambda i: -array_numbers(cases[i].args))
         swept: dict[int, CaseSweep] = {}
         figures: dict[int, _Job] = {}
         for index in by_size:
@@ -232,27 +224,53 @@ def _sweep_and_draw(
     return sweeps, images
 
 
+Table = tuple[list[list[str]], Sequence[str]]  # (rows, headers) for tabulate
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """What report.md and report.html both show, computed once from the sweeps."""
+
+    paragraphs: list[str]
+    cases: Table  # whole gradient per case
+    headline: Table  # best errors per argument
+    curves: dict[str, Table]  # every curve, per dtype
+    skipped: list[tuple[str, str]]  # (case, why it was not swept)
+
+
+def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
+    """The explanation and the tables of the report.
+
+    Args:
+      sweeps: case sweeps.
+
+    Returns:
+      The ReportText.
+    """
+    return ReportText(
+        paragraphs=explanation(sweeps),
+        cases=case_rows(sweeps),
+        headline=headline_rows(sweeps),
+        curves={dtype: (curve_rows(sweeps, dtype), CURVE_HEADERS) for dtype in sweep_module.DTYPES},
+        skipped=[(s.name, s.skipped) for s in sweeps if s.skipped],
+    )
+
+
 def render_markdown(
-    sweeps: Sequence[CaseSweep], images: Sequence[tuple[str, str, bytes]], seconds: float
+    text: ReportText, images: Sequence[tuple[str, str, bytes]], seconds: float
 ) -> str:
     """report.md: explanation, tables, and links to the PNG files."""
     parts = ["# Error versus h: forward, backward and central differences", ""]
-    parts += [*explanation(sweeps), ""]
+    parts += [*text.paragraphs, ""]
     parts += ["## Whole gradient per case, float64 (every argument at one h)", ""]
-    parts += [tabulate(*case_rows(sweeps), tablefmt="github", disable_numparse=True), ""]
+    parts += [tabulate(*text.cases, tablefmt="github", disable_numparse=True), ""]
     parts += ["## Best errors per argument, float64", ""]
-    parts += [tabulate(*headline_rows(sweeps), tablefmt="github", disable_numparse=True), ""]
-    for dtype in ("float64", "float32"):
+    parts += [tabulate(*text.headline, tablefmt="github", disable_numparse=True), ""]
+    for dtype, table in text.curves.items():
         parts += [f"## Every curve, {dtype}", ""]
-        parts += [
-            tabulate(
-                curve_rows(sweeps, dtype), CURVE_HEADERS, tablefmt="github", disable_numparse=True
-            ),
-            "",
-        ]
-    skipped = [s for s in sweeps if s.skipped]
-    if skipped:
-        parts += ["## Not swept", ""] + [f"- {s.name}: {s.skipped}" for s in skipped] + [""]
+        parts += [tabulate(*table, tablefmt="github", disable_numparse=True), ""]
+    if text.skipped:
+        parts += ["## Not swept", ""] + [f"- {name}: {why}" for name, why in text.skipped] + [""]
     parts += ["## Plots", ""]
     parts += [f"![{caption}]({name})" for name, caption, _ in images]
     parts += ["", f"_Sweep and report generated in {seconds:.1f} s._", ""]
@@ -268,9 +286,7 @@ figure { margin: 0 0 1.5em; } figcaption { font-size: 13px; color: #444; }
 """
 
 
-def render_html(
-    sweeps: Sequence[CaseSweep], images: Sequence[tuple[str, str, bytes]], seconds: float
-) -> str:
+def render_html(text: ReportText, images: Sequence[tuple[str, str, bytes]], seconds: float) -> str:
     """report.html: one page, no external resources (plots as data URIs)."""
     out = [
         "<!DOCTYPE html>",
@@ -279,11 +295,11 @@ def render_html(
         f"<style>{CSS}</style></head><body>",
         "<h1>Error versus h: forward, backward and central differences</h1>",
     ]
-    out += [f"<p>{html.escape(p)}</p>" for p in explanation(sweeps) if p]
+    out += [f"<p>{html.escape(p)}</p>" for p in text.paragraphs if p]
     out.append("<h2>Whole gradient per case, float64 (every argument at one h)</h2>")
-    out.append(tabulate(*case_rows(sweeps), tablefmt="html", disable_numparse=True))
+    out.append(tabulate(*text.cases, tablefmt="html", disable_numparse=True))
     out.append("<h2>Best errors per argument, float64</h2>")
-    out.append(tabulate(*headline_rows(sweeps), tablefmt="html", disable_numparse=True))
+    out.append(tabulate(*text.headline, tablefmt="html", disable_numparse=True))
     out.append("<h2>Plots</h2>")
     for _, caption, data in images:
         encoded = base64.b64encode(data).decode("ascii")
@@ -291,17 +307,12 @@ def render_html(
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
-    for dtype in ("float64", "float32"):
+    for dtype, table in text.curves.items():
         out.append(f"<h2>Every curve, {dtype}</h2>")
-        out.append(
-            tabulate(
-                curve_rows(sweeps, dtype), CURVE_HEADERS, tablefmt="html", disable_numparse=True
-            )
-        )
-    skipped = [s for s in sweeps if s.skipped]
-    if skipped:
+        out.append(tabulate(*table, tablefmt="html", disable_numparse=True))
+    if text.skipped:
         out.append("<h2>Not swept</h2><ul>")
-        out += [f"<li>{html.escape(s.name)}: {html.escape(s.skipped or '')}</li>" for s in skipped]
+        out += [f"<li>{html.escape(name)}: {html.escape(why)}</li>" for name, why in text.skipped]
         out.append("</ul>")
     out.append(f"<p><em>Sweep and report generated in {seconds:.1f} s.</em></p></body></html>")
     return "\n".join(out) + "\n"
@@ -328,11 +339,12 @@ def write_report(
     started = time.perf_counter()
     sweeps, images = _sweep_and_draw(cases, helper_process)
     seconds = time.perf_counter() - started
-    folder = Path(report_dir)
-    paths = [write_atomic(folder / name, data) for name, _, data in images]
-    paths.append(write_json_atomic(folder / "sweep.json", sweep_payload(sweeps, command, seconds)))
-    paths.append(write_atomic(folder / "report.md", render_markdown(sweeps, images, seconds)))
-    paths.append(write_atomic(folder / "report.html", render_html(sweeps, images, seconds)))
+    text = report_text(sweeps)
+    files: dict[str, bytes | str] = {name: data for name, _, data in images}
+    files["sweep.json"] = dumps_json(sweep_payload(sweeps, command, seconds))
+    files["report.md"] = render_markdown(text, images, seconds)
+    files["report.html"] = render_html(text, images, seconds)
+    paths = publish(report_dir, files)
     return {"paths": paths, "seconds": time.perf_counter() - started, "sweeps": sweeps}
 
 
@@ -355,7 +367,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `report` subcommand."""
-    from harness.cli import add_case_selection
+    from harness.cli import add_case_selection, add_report_dir
 
     p = subparsers.add_parser(
         "report",
@@ -373,10 +385,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_case_selection(p, "sweep")
-    p.add_argument(
-        "--report-dir",
-        default="reports/latest",
-        metavar="DIR",
-        help="where the report goes (default: reports/latest)",
-    )
+    add_report_dir(p, "where the report goes")
     p.set_defaults(handler=cmd_report)

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness import sweep as sweep_module
-from harness.sweep import CaseSweep
-from harness.sweep_model import FIT_DECADES, Curve, smoothed
+# sweep_model, not sweep: no JAX is needed to write the text.
+from harness.sweep_model import FIT_DECADES, SEED_STEP, CaseSweep, Curve, smoothed
 
 HEADLINE_HEADERS = (
     "case",
@@ -52,11 +51,38 @@ def _pairs(sweeps: Sequence[CaseSweep], dtype: str) -> list[tuple[CaseSweep, Cur
     return pairs
 
 
+def num_text(value: float | None, digits: int = 2) -> str:
+    """A number in the report's tables: scientific notation, "—" when unknown."""
+    return "—" if value is None else f"{value:.{digits}e}"
+
+
+def _e(value: float | None) -> str:
+    return num_text(value, 1)
+
+
+def _ratio(forward_error: float, central_error: float) -> float:
+    """forward / central error, inf when the central error is exactly 0."""
+    return float("inf") if central_error == 0 else forward_error / central_error
+
+
+def _ratio_text(ratio: float | None) -> str:
+    return "—" if ratio is None else "exact" if ratio == float("inf") else f"{ratio:.3g}×"
+
+
+def _edge_label(sweep: CaseSweep) -> str:
+    return " (domain edge)" if sweep.at_domain_edge else ""
+
+
+def _error_at(error: float | None, h: float | None) -> str:
+    """An "error (h)" cell."""
+    return f"{_e(error)} ({_e(h)})"
+
+
 def win_ratio(forward: Curve, central: Curve) -> float | None:
     """Best forward error / best central error (inf when central is exact; None if unknown)."""
     if forward.best_error is None or central.best_error is None:
         return None
-    return float("inf") if central.best_error == 0 else forward.best_error / central.best_error
+    return _ratio(forward.best_error, central.best_error)
 
 
 def whole_gradient_best(sweep: CaseSweep, dtype: str, scheme: str) -> tuple[float, float] | None:
@@ -89,6 +115,25 @@ def whole_gradient_best(sweep: CaseSweep, dtype: str, scheme: str) -> tuple[floa
     return float(curves[0].h[index]), float(typical[index])
 
 
+def whole_gradient_comparison(
+    sweep: CaseSweep,
+) -> tuple[tuple[float, float], tuple[float, float], float] | None:
+    """(forward, central, forward / central) of a case's whole gradient in float64.
+
+    Args:
+      sweep: the case.
+
+    Returns:
+      forward and central as `whole_gradient_best` gives them, and the ratio of their errors (inf
+      when the central error is 0); None when either has no finite point.
+    """
+    forward = whole_gradient_best(sweep, "float64", "forward")
+    central = whole_gradient_best(sweep, "float64", "central")
+    if forward is None or central is None:
+        return None
+    return forward, central, _ratio(forward[1], central[1])
+
+
 def case_rows(sweeps: Sequence[CaseSweep]) -> tuple[list[list[str]], tuple[str, ...]]:
     """One float64 row per swept case: the whole gradient's best errors and their ratio.
 
@@ -100,26 +145,21 @@ def case_rows(sweeps: Sequence[CaseSweep]) -> tuple[list[list[str]], tuple[str, 
     """
     rows = []
     for s in sweeps:
-        forward = whole_gradient_best(s, "float64", "forward")
-        central = whole_gradient_best(s, "float64", "central")
-        if forward is None or central is None:
+        whole = whole_gradient_comparison(s)
+        if whole is None:
             continue
-        ratio = float("inf") if central[1] == 0 else forward[1] / central[1]
+        forward, central, ratio = whole
         args = ", ".join(dict.fromkeys(c.arg for c in s.curves))
         rows.append(
             [
-                s.name + (" (domain edge)" if s.at_domain_edge else ""),
+                s.name + _edge_label(s),
                 args,
-                f"{_e(forward[1])} ({_e(forward[0])})",
-                f"{_e(central[1])} ({_e(central[0])})",
-                "exact" if ratio == float("inf") else f"{ratio:.3g}×",
+                _error_at(forward[1], forward[0]),
+                _error_at(central[1], central[0]),
+                _ratio_text(ratio),
             ]
         )
     return rows, CASE_HEADERS
-
-
-def _e(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1e}"
 
 
 def _slope(curve: Curve) -> str:
@@ -140,19 +180,16 @@ def headline_rows(sweeps: Sequence[CaseSweep]) -> tuple[list[list[str]], tuple[s
     """
     rows = []
     for s, forward, central in _pairs(sweeps, "float64"):
-        ratio = win_ratio(forward, central)
-        text = "—" if ratio is None else "exact" if ratio == float("inf") else f"{ratio:.3g}×"
-        edge = " (domain edge)" if s.at_domain_edge else ""
         rows.append(
             [
-                s.name + edge,
+                s.name + _edge_label(s),
                 forward.arg,
                 f"{forward.count} {forward.mode}",
                 _slope(forward),
                 _slope(central),
-                f"{_e(forward.best_error)} ({_e(forward.best_h)})",
-                f"{_e(central.best_error)} ({_e(central.best_h)})",
-                text,
+                _error_at(forward.best_error, forward.best_h),
+                _error_at(central.best_error, central.best_h),
+                _ratio_text(win_ratio(forward, central)),
                 _e(central.seed_error),
             ]
         )
@@ -215,13 +252,15 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
     ]
     whole = []  # (case, ratio) of the whole gradient, cases inside their domain
     for s in dict.fromkeys(s for s, _, _ in smooth):
-        forward = whole_gradient_best(s, "float64", "forward")
-        central = whole_gradient_best(s, "float64", "central")
-        if forward is not None and central is not None:
-            whole.append((s.name, np.inf if central[1] == 0 else forward[1] / central[1]))
+        comparison = whole_gradient_comparison(s)
+        if comparison is not None:
+            whole.append((s.name, comparison[2]))
     whole_wins = sum(r >= WIN_FACTOR for _, r in whole)
     whole_below = [f"{name} ({r:.0f}×)" for name, r in whole if r < WIN_FACTOR]
     directional = sorted({f"{s.name} {f.arg}" for s, f, _ in pairs64 if f.mode == "directions"})
+    # A directional curve compares one derivative per direction: its count is the sweep's
+    # direction count (read off the data, so this module needs no JAX).
+    direction_counts = sorted({f.count for _, f, _ in pairs64 if f.mode == "directions"})
     edges = [s.name for s in sweeps if s.at_domain_edge]
     text = [
         "How to read this. Each curve is the error of one finite-difference scheme against "
@@ -288,7 +327,7 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
         "",
         "Sweep modes. "
         + (
-            f"Swept along {sweep_module.DIRECTION_COUNT} seeded random unit directions "
+            f"Swept along {'/'.join(map(str, direction_counts))} seeded random unit directions "
             f"(directional derivative against ∇f·v from JAX): {', '.join(directional)}. "
             if directional
             else ""
@@ -342,7 +381,7 @@ def _seed_step_text(sweeps: Sequence[CaseSweep]) -> str:
     factor by which its error exceeds each curve's own best; a candidate's typical cost is the
     larger of the two dtypes' median factors (the worst curve is named, not hidden).
     """
-    seed = sweep_module.SEED_STEP
+    seed = SEED_STEP
     # Only curves with a real trade-off (the model has an interior optimum, f''' != 0): on a
     # quadratic the central "best" is the largest h, where only rounding is left.
     central = {

@@ -19,8 +19,14 @@ HEADERS = ("case", "check", "baseline", "now", "status", "why")
 
 def _rows(outcome: GateOutcome, markdown: bool) -> list[list[str]]:
     rows = [
-        [c.case, c.check, c.before, c.after, c.status.upper() if c.regression else c.status]
-        + [c.reason]
+        [
+            c.case,
+            c.check,
+            c.before,
+            c.after,
+            c.status.upper() if c.regression else c.status,
+            c.reason,
+        ]
         for c in outcome.changes
         if c.status != UNCHANGED
     ]
@@ -81,7 +87,7 @@ def junit_xml(outcome: GateOutcome) -> str:
         else:
             ET.SubElement(case, "system-out").text = f"{change.status}\n{text}"
     ET.indent(suite)
-    body = ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode")
+    body = ET.tostring(suite, encoding="unicode")
     return '<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n' + body + "\n</testsuites>\n"
 
 

@@ -40,6 +40,23 @@ def cross_entropy_error(y: np.ndarray, t: np.ndarray, delta: float = 1e-7) -> fl
     return float(-np.sum(t * np.log(y + delta)) / batch_size)
 
 
+def batch_targets(y: np.ndarray, t: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """Targets of a batch as (N, C) rows: integer labels become one-hot rows of dtype.
+
+    Args:
+      y: probabilities, shape (C,) or (N, C); a 1-D y is a batch of one.
+      t: integer labels, or targets of y's shape (returned as they are, reshaped to a batch).
+      dtype: dtype of the one-hot rows built from labels.
+
+    Returns:
+      The targets, shape (N, C).
+    """
+    y, t, labels = _batch_targets(y, t)
+    if labels:
+        return np.eye(y.shape[1], dtype=dtype)[t]
+    return t
+
+
 def _batch_targets(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Bring (y, t) to a batch: y (N, C), t labels (N,) or targets (N, C).
 

@@ -10,7 +10,7 @@ mean cross-entropy with delta 1e-7). Targets are integer labels (N,) or one-hot 
 import numpy as np
 
 from harness.scratch.activations import relu, sigmoid, softmax, tanh
-from harness.scratch.losses import _batch_targets, cross_entropy_error, sum_squared_error
+from harness.scratch.losses import batch_targets, cross_entropy_error, sum_squared_error
 
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}
 LOSSES = ("sse", "cross_entropy")
@@ -95,9 +95,7 @@ def mlp_loss(
     y = mlp_predict(activation, x, *params)
     if loss == "cross_entropy":
         return y.dtype.type(cross_entropy_error(y, t))
-    _, targets, labels = _batch_targets(y, t)
-    if labels:
-        targets = np.eye(y.shape[1], dtype=y.dtype)[targets]
+    targets = batch_targets(y, t, dtype=y.dtype)
     return y.dtype.type(sum_squared_error(y, targets))
 
 
@@ -118,9 +116,7 @@ def mlp_gradient(
     _check_names(activation, loss)
     outputs = _forward(activation, x, params)
     y = outputs[-1]
-    _, targets, labels = _batch_targets(y, t)
-    if labels:
-        targets = np.eye(y.shape[1], dtype=y.dtype)[targets]
+    targets = batch_targets(y, t, dtype=y.dtype)
     if loss == "cross_entropy":
         # Softmax + cross-entropy together: (y * sum(t) - t) / N (sum(t) = 1 for one-hot rows).
         d_pre = (y * targets.sum(axis=1, keepdims=True) - targets) / y.shape[0]

@@ -7,7 +7,7 @@ be asked for with respect to any of them; TwoLayerNet wraps them the way the boo
 import numpy as np
 
 from harness.scratch.activations import sigmoid, softmax
-from harness.scratch.losses import _batch_targets, cross_entropy_error
+from harness.scratch.losses import batch_targets, cross_entropy_error
 from harness.scratch.numerical import numerical_gradient
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -94,9 +94,7 @@ def two_layer_gradient(
         x, t = np.asarray(x)[np.newaxis], np.asarray(t)[np.newaxis]
     hidden = sigmoid(x @ W1 + b1)
     y = softmax(hidden @ W2 + b2)
-    _, targets, labels = _batch_targets(y, t)
-    if labels:
-        targets = np.eye(y.shape[1])[targets]
+    targets = batch_targets(y, t)  # one-hot rows are float64, as np.eye's default
     batch_size = x.shape[0]
 
     # Softmax + cross-entropy backward. With targets summing to 1 per row this is the

@@ -76,7 +76,7 @@ def numerical_gradient(
         base = _evaluate(f, x, None, "base") if scheme != "central" else 0.0
         for idx in np.ndindex(x.shape):
             original = saved[idx]
-            step = h * max(1.0, abs(float(original))) if scale_step else h
+            step = _step(h, original, scale_step)
             if scheme == "backward":
                 f_plus = base
             else:
@@ -219,7 +219,7 @@ def one_sided_slopes(
     idx = tuple(int(i) for i in index)
     saved = x.copy()
     original = saved[idx]
-    step = h * max(1.0, abs(float(original))) if scale_step else h
+    step = _step(h, original, scale_step)
     try:
         base = _evaluate(f, x, idx, "base")
         x[idx] = original + step
@@ -229,6 +229,14 @@ def one_sided_slopes(
     finally:
         np.copyto(x, saved)
     return (f_plus - base) / step, (base - f_minus) / step
+
+
+def _step(h: float, value: float, scale_step: bool) -> float:
+    """The step for one entry: h * max(1, |value|) if scale_step, else h.
+
+    Python's max keeps 1 for a NaN entry (numerical_gradient_batched's np.maximum gives NaN).
+    """
+    return h * max(1.0, abs(float(value))) if scale_step else h
 
 
 def _evaluate(f: Callable, x: np.ndarray, idx: tuple | None, side: str) -> float:

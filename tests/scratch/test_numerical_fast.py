@@ -1,10 +1,8 @@
 """The blocked and directional finite differences, against closed-form gradients."""
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from harness.check import check
 from harness.scratch import (
     function_2,
     numerical_directional_derivative,
@@ -57,14 +55,3 @@ def test_directional_derivative_is_gradient_dot_direction():
     slope = numerical_directional_derivative(function_2, x, v, h=1e-5)
     assert slope == pytest.approx(2 * 3.0 * 0.6 + 2 * 4.0 * 0.8, rel=1e-9)
     assert x.tobytes() == before.tobytes()
-
-
-def test_check_batched_option_gives_the_full_check():
-    x = np.random.default_rng(2).normal(size=50)
-
-    def reference(x):
-        return jnp.sum(jnp.arange(1, 51) * x**2)
-
-    result = check(_quadratic, reference, x, batched=True, checks=("numerical",))
-    assert result.ok, result
-    assert result.checks[0].evaluations >= 100
