@@ -28,9 +28,9 @@ import numpy as np  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from harness import oracle, scratch  # noqa: E402
-from harness.check import check  # noqa: E402
 from harness.data import mnist_like_batch  # noqa: E402
-from harness.report.files import write_atomic  # noqa: E402
+from harness.files import write_atomic  # noqa: E402
+from harness.judge.check import check  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PARAMS = (0, 1, 2, 3)  # W1, b1, W2, b2, as in cases/seed_network.py (not the inputs x)
@@ -169,7 +169,7 @@ import json, sys, time
 sys.path.insert(0, {here!r})
 from bench_performance import network_args
 from harness import oracle, scratch
-from harness.check import check
+from harness.judge.check import check
 args = network_args({inputs}, {hidden})
 run = lambda: check(
     scratch.two_layer_loss, oracle.two_layer_loss, *args, wrt=(0, 1, 2, 3), mode="fast"

@@ -4,8 +4,8 @@ Importing the package does not import JAX (check() loads the oracle on first use
 ``import harness.scratch`` -- the code under test -- never pulls JAX in.
 """
 
-from harness.cases import Case, case
-from harness.check import assert_check, check
-from harness.types import CheckRecord, CheckResult
+from harness.judge.check import assert_check, check
+from harness.results import CheckRecord, CheckResult
+from harness.suite.case import Case, case
 
 __all__ = ["case", "check", "assert_check", "CheckResult", "CheckRecord", "Case"]

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.cases import Case, CollectionError
-    from harness.types import CheckResult
+    from harness.results import CheckResult, CollectionError
+    from harness.suite.case import Case
 
 RESULTS_KEY = "gradcheck_results"
 ERRORS_KEY = "gradcheck_collection_errors"
@@ -39,7 +39,9 @@ class _State:
 
     def __init__(self, roots: list[Path]) -> None:
         self.roots = roots
-        self.names: dict[str, str] = {}  # case name -> source, to catch duplicates
+        from harness.suite.collect import DeclaredNames
+
+        self.names = DeclaredNames()  # to catch a name declared twice
         self.order: dict[str, int] = {}  # nodeid -> position in the collected items
         self.results: list[tuple[int, dict[str, Any], float]] = []
         self.errors: list[tuple[str, int | None, str]] = []
@@ -69,9 +71,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="TEXT",
         help="keep only cases whose name or tag contains TEXT, as gradcheck run -k (repeatable)",
     )
+    from harness.judge.tolerance import SCHEMES
+
     group.addoption(
         "--gradcheck-scheme",
-        choices=("central", "forward", "backward"),
+        choices=SCHEMES,
         help="finite-difference scheme for every case (default: each case's own)",
     )
     parser.addini(
@@ -101,15 +105,15 @@ def is_case_file(path: Path, config: pytest.Config) -> bool:
     Returns:
       True for a case file.
     """
-    from harness import cases
+    from harness.files import relative_to
+    from harness.suite import collect
 
     # gradcheck's own rule first, then pytest's: conftest.py and test modules are never cases.
-    if not cases.is_case_file(path) or path.name == "conftest.py":
+    if not collect.is_case_file(path) or path.name == "conftest.py":
         return False
     if any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files")):
         return False
-    resolved = path.resolve()
-    return any(resolved == root or root in resolved.parents for root in config.stash[_STATE].roots)
+    return any(relative_to(path, root) is not None for root in config.stash[_STATE].roots)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -128,10 +132,10 @@ class CaseFailed(Exception):
 
 
 class CaseFile(pytest.File):
-    """A case file: imported with harness.cases, one item per case, in declaration order."""
+    """A case file: imported with harness.suite.case, one item per case, in declaration order."""
 
     def collect(self) -> Iterator[CaseItem]:
-        from harness.cases import collection_error, load_case_file
+        from harness.suite.collect import collection_error, load_case_file
 
         state = self.config.stash[_STATE]
         try:
@@ -141,12 +145,8 @@ class CaseFile(pytest.File):
             state.errors.append((err.path, err.line, err.message))
             raise self.CollectError(f"case file did not import: {err.describe()}") from None
         for c in cases:
-            duplicate_of = state.names.setdefault(c.name, c.source)
             item = CaseItem.from_parent(
-                self,
-                name=c.name,
-                case=c,
-                duplicate_of=None if duplicate_of == c.source else duplicate_of,
+                self, name=c.name, case=c, duplicate_of=state.names.duplicate_of(c)
             )
             for tag in c.tags:
                 _register_marker(self.config, tag)
@@ -156,7 +156,7 @@ class CaseFile(pytest.File):
 
 def _shown_path(path: str | Path, config: pytest.Config) -> str:
     """The path as `gradcheck run` shows it: relative to where pytest was started, if inside."""
-    from harness.cases import relative_path
+    from harness.files import relative_path
 
     return relative_path(path, config.invocation_params.dir)
 
@@ -178,18 +178,18 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         state = self.config.stash[_STATE]
         if self.duplicate_of:
-            from harness.cases import split_source
+            from harness.suite.collect import duplicate_error, split_source
 
-            path, line = split_source(self.case.source)
-            message = f"duplicate case name {self.case.name!r} (first at {self.duplicate_of})"
-            state.errors.append((_shown_path(path, self.config), line, message))
+            shown = _shown_path(split_source(self.case.source)[0], self.config)
+            err = duplicate_error(shown, self.case, self.duplicate_of)
+            state.errors.append((err.path, err.line, err.message))
             _publish(self.config)
-            raise pytest.fail.Exception(message, pytrace=False)
-        from harness.runner import run_case
+            raise pytest.fail.Exception(err.message, pytrace=False)
+        from harness.suite.run import run_limited
 
         scheme = self.config.getoption("gradcheck_scheme")
         # timeout=None: under pytest a case has no time limit of its own.
-        result = run_case(self.case, timeout=None, **({"scheme": scheme} if scheme else {}))
+        result = run_limited(self.case, timeout=None, **({"scheme": scheme} if scheme else {}))
         entry = (state.order.get(self.nodeid, len(state.order)), result.to_dict(), result.seconds)
         state.results.append(entry)
         _publish(self.config)
@@ -198,13 +198,13 @@ class CaseItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
         if isinstance(excinfo.value, CaseFailed):
-            from harness.check import format_failure
+            from harness.judge.check import format_failure
 
             return format_failure(excinfo.value.result)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        from harness.cases import split_source
+        from harness.suite.collect import split_source
 
         line = split_source(self.case.source)[1]
         return self.path, None if line is None else line - 1, f"case {self.name}"
@@ -215,7 +215,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keywords = config.getoption("gradcheck_select")
     if not keywords:
         return
-    from harness.runner import select
+    from harness.suite.collect import select
 
     chosen = {id(c) for c in select([i.case for i in items if isinstance(i, CaseItem)], keywords)}
     keep = [i for i in items if not isinstance(i, CaseItem) or id(i.case) in chosen]
@@ -257,8 +257,7 @@ def merged_results(config: pytest.Config) -> tuple[list[CheckResult], list[Colle
     Returns:
       (results, collection errors), as `gradcheck run` would have them.
     """
-    from harness.cases import CollectionError
-    from harness.types import CheckResult
+    from harness.results import CheckResult, CollectionError
 
     state = config.stash[_STATE]
     results = [
@@ -282,8 +281,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state.merged = merged_results(config)
     target = config.getoption("gradcheck_results")
     if target and (state.merged[0] or state.merged[1]):
-        from harness.report.files import write_json_atomic
-        from harness.runner import results_payload
+        from harness.files import write_json_atomic
+        from harness.results import results_payload
 
         command = ["pytest", *config.invocation_params.args]
         payload = results_payload(*state.merged, command, state.started)
@@ -302,6 +301,6 @@ def gradcheck() -> Callable[..., CheckResult]:
     Returns the CheckResult when the check passes (kinks included) and fails the test with the
     worst entry, the numbers and what to do next when it does not.
     """
-    from harness.check import assert_check
+    from harness.judge.check import assert_check
 
     return assert_check

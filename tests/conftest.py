@@ -5,7 +5,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from harness.profiles import CI, register_profiles
+from harness.fuzz.profiles import CI, register_profiles
 
 register_profiles()
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", CI))

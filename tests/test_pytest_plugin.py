@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import load_case_file
-from harness.check import format_failure
-from harness.cli import main
+from harness.cli.main import main
+from harness.judge.check import format_failure
+from harness.suite.collect import load_case_file
 
 ROOT = Path(__file__).resolve().parents[1]
 # Load this checkout's plugin whether or not the pytest11 entry point is installed (blocking the
@@ -172,8 +172,8 @@ def test_gradcheck_run_parallel_matches_serial(tmp_path, monkeypatch, capsys):
 
 
 def test_parallel_without_xdist_is_a_usage_error_naming_the_extra(monkeypatch):
-    from harness.cli import UsageError
-    from harness.parallel import run_parallel
+    from harness.cli.common import UsageError
+    from harness.cli.parallel import run_parallel
 
     monkeypatch.setitem(sys.modules, "xdist", None)  # import xdist now raises ImportError
     with pytest.raises(UsageError, match=r'pip install -e "\.\[test\]"'):

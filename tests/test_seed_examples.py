@@ -4,8 +4,8 @@ JAX; these tests pin the numbers the note states)."""
 import numpy as np
 
 from harness import oracle, scratch
-from harness.cases import collect
 from harness.data import mnist_like_batch
+from harness.suite.collect import collect
 
 
 def test_accuracy_has_zero_numerical_gradient_where_the_loss_does_not():

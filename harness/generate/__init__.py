@@ -1,41 +1,7 @@
-"""Hypothesis strategies for generated functions and networks (importable by users).
+"""Kept for the README's first examples: the strategies live in `harness.fuzz`.
 
-    from hypothesis import given
-    from harness.generate import function_examples, network_configs
-
-``function_examples()`` draws a random scalar-valued function (an expression tree rendered to NumPy,
-to jax.numpy and to a formula) with concrete inputs; ``network_configs()`` draws a network problem
-that ``build_network`` turns into arguments for harness.scratch.mlp / harness.oracle.mlp.
+from harness.generate import function_examples, input_arrays  # same as harness.fuzz
 """
 
-from harness.generate.expressions import (
-    OPS,
-    Node,
-    formula,
-    inputs_used,
-    jax_function,
-    numpy_function,
-)
-from harness.generate.functions import (
-    FunctionExample,
-    expressions,
-    function_examples,
-    input_arrays,
-)
-from harness.generate.networks import NetworkConfig, build_network, network_configs
-
-__all__ = [
-    "OPS",
-    "FunctionExample",
-    "NetworkConfig",
-    "Node",
-    "build_network",
-    "expressions",
-    "formula",
-    "function_examples",
-    "input_arrays",
-    "inputs_used",
-    "jax_function",
-    "network_configs",
-    "numpy_function",
-]
+from harness.fuzz import *  # noqa: F403
+from harness.fuzz import __all__  # noqa: F401

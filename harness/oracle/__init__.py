@@ -12,7 +12,6 @@ jax.config.update("jax_enable_x64", True)
 from harness.oracle.exact import (  # noqa: E402
     cache_info,
     clear_cache,
-    directional_derivative,
     gradient,
     value,
     value_and_gradient,
@@ -38,7 +37,6 @@ __all__ = [
     "cache_info",
     "clear_cache",
     "cross_entropy_error",
-    "directional_derivative",
     "function_1",
     "function_2",
     "gradient",

@@ -22,7 +22,6 @@ from harness.scratch.numerical import (
     numerical_directional_derivative,
     numerical_gradient,
     numerical_gradient_batched,
-    one_sided_slopes,
 )
 
 __all__ = [
@@ -37,7 +36,6 @@ __all__ = [
     "numerical_directional_derivative",
     "numerical_gradient",
     "numerical_gradient_batched",
-    "one_sided_slopes",
     "relu",
     "sigmoid",
     "softmax",

@@ -106,29 +106,6 @@ def test_value_and_gradient_agree_with_value_and_gradient():
     np.testing.assert_array_equal(grads[0], 2 * x)
 
 
-def test_directional_derivative_equals_gradient_dot_direction():
-    rng = np.random.default_rng(3)
-    params, x, labels = _tiny_net(rng)
-    args = [*params, x, labels]
-    wrt = [0, 3]
-    directions = [rng.normal(size=(4, *params[0].shape)), rng.normal(size=(4, *params[3].shape))]
-    got = oracle.directional_derivative(oracle.two_layer_loss, args, wrt, directions)
-    assert got.shape == (4,)
-    # forward mode is an independent path to the same numbers
-    for i in range(4):
-        _, tangent = jax.jvp(
-            lambda w1, b2: oracle.two_layer_loss(w1, params[1], params[2], b2, x, labels),
-            (params[0], params[3]),
-            (directions[0][i], directions[1][i]),
-        )
-        assert got[i] == pytest.approx(float(tangent), rel=1e-12)
-
-
-def test_directional_derivative_rejects_bad_shapes():
-    with pytest.raises(ValueError, match=r"shape \(k, \*\(2,\)\)"):
-        oracle.directional_derivative(oracle.function_2, [np.ones(2)], [0], [np.ones((3, 5))])
-
-
 def test_jit_cache_traces_once_per_signature():
     traces = []
 

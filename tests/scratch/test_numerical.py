@@ -8,7 +8,6 @@ from harness.scratch import (
     function_2,
     numerical_diff,
     numerical_gradient,
-    one_sided_slopes,
 )
 
 # --- numerical_diff ------------------------------------------------------------------
@@ -221,41 +220,3 @@ def test_x_restored_even_if_f_writes_into_x():
 
     numerical_gradient(vandal, x)
     np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
-
-
-# --- one_sided_slopes ----------------------------------------------------------------
-
-
-def test_one_sided_slopes_at_relu_kink():
-    x = np.array([0.0, 2.0])
-
-    def f(a):
-        return float(np.sum(np.maximum(a, 0.0)))
-
-    forward, backward = one_sided_slopes(f, x, (0,))
-    # f(0 + h) = 1e-4 + 2 is rounded, so the forward slope is 1 only to about 1e-11.
-    assert math.isclose(forward, 1.0, rel_tol=1e-9) and backward == 0.0
-    forward, backward = one_sided_slopes(f, x, 1)
-    assert math.isclose(forward, 1.0, rel_tol=1e-9) and math.isclose(backward, 1.0, rel_tol=1e-9)
-
-
-def test_one_sided_slopes_smooth_bracket_the_derivative():
-    # f = x^3 at x = 2 with step s: ((2 + s)^3 - 8) / s = 12 + 6 s + s^2, and the
-    # backward slope is 12 - 6 s + s^2; they bracket f'(2) = 12.
-    x = np.array([[1.0, 2.0]])
-    forward, backward = one_sided_slopes(lambda a: float(np.sum(a**3)), x, (0, 1), h=1e-3)
-    step = 1e-3 * 2.0
-    assert math.isclose(forward, 12 + 6 * step + step**2, rel_tol=1e-9)
-    assert math.isclose(backward, 12 - 6 * step + step**2, rel_tol=1e-9)
-
-
-def test_one_sided_slopes_restore_and_report():
-    x = _awkward_array()
-    before = x.tobytes()
-    with pytest.raises(RuntimeError) as info:
-        one_sided_slopes(_raise_on_call(3), x, (1, 2))
-    assert x.tobytes() == before
-    assert info.value.gradcheck_index == (1, 2)
-    assert info.value.gradcheck_side == "minus"
-    with pytest.raises(TypeError):
-        one_sided_slopes(function_2, np.array([1, 2]), 0)

@@ -1,0 +1,77 @@
+"""The `gradcheck` command: the hub that lists the subcommands.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function; they share
+harness/cli/common.py and import nothing from this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+
+from harness.cli import fuzz, gate, report, run
+from harness.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError
+
+# The subcommands, in the order `gradcheck --help` lists them.
+SUBCOMMANDS = (run, report, fuzz, gate)
+
+DESCRIPTION = """\
+gradcheck proves from-scratch NumPy gradients right or wrong: every case's function is compared
+with an independent JAX reference (value), its finite-difference gradient with jax.grad (float64),
+and its hand-written gradient, if it has one, with jax.grad too.
+
+exit status: 0 every case passed, 1 a case failed or errored (or a case file did not import),
+2 usage error (bad option, missing path, empty selection), 130 interrupted (Ctrl-C, SIGTERM)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = Parser(
+        prog="gradcheck",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for module in SUBCOMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gradcheck` console script.
+
+    Args:
+      argv: arguments (default sys.argv[1:]).
+
+    Returns:
+      The exit status.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"gradcheck {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Reports are written atomically at the end, so the previous ones are still whole.
+        print(
+            f"gradcheck {args.command}: interrupted; earlier reports left as they were",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops a run the way Ctrl-C does: cleanly, without writing half a report."""
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

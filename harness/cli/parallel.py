@@ -1,0 +1,112 @@
+"""`gradcheck run -n N`: the cases run on pytest-xdist workers through the pytest plugin.
+
+There is no process pool here: pytest collects the case files with `harness.pytest_plugin`,
+xdist spreads the items over N workers (or remote machines, with xdist's own options), and the
+plugin merges the workers' results in collection order. This module only builds the pytest
+command line and hands back what the plugin merged, so a parallel run prints and writes exactly
+what a serial one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.cli.common import UsageError, no_cases_error
+from harness.results import CheckResult, CollectionError
+
+# pytest's exit codes that still mean "the cases ran" (1: some failed; 5: none collected).
+_RAN = (0, 1, 5)
+
+
+def workers_arg(text: str) -> str:
+    """argparse type for -n: a positive integer or "auto" (one worker per CPU)."""
+    import argparse
+
+    if text == "auto" or (text.isdigit() and int(text) > 0):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected a positive number of workers or 'auto', got {text!r}"
+    )
+
+
+def pytest_args(
+    paths: Sequence[str],
+    workers: str,
+    keywords: Sequence[str] | None = None,
+    scheme: str | None = None,
+) -> list[str]:
+    """The pytest command line that runs these cases on `workers` xdist workers.
+
+    Args:
+      paths: case files or folders.
+      workers: the -n value.
+      keywords: gradcheck run -k texts.
+      scheme: a forced finite-difference scheme.
+
+    Returns:
+      Arguments for ``pytest.main``.
+    """
+    # "no:gradcheck" first: if the entry point is installed, the module must not be registered
+    # twice under two names.
+    args = ["-p", "no:gradcheck", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider"]
+    args += ["-p", "no:benchmark"]  # pytest-benchmark, if installed, warns under xdist
+    args += ["-n", workers, "-q", "--tb=no", "--continue-on-collection-errors"]
+    for path in paths:
+        args += ["--gradcheck-cases", str(path)]
+    for keyword in keywords or ():
+        args += ["--gradcheck-select", keyword]
+    if scheme:
+        args += ["--gradcheck-scheme", scheme]
+    return args + [str(p) for p in paths]
+
+
+class _Collector:
+    """A pytest plugin object that picks up the merged results when pytest shuts down."""
+
+    def __init__(self) -> None:
+        self.results: list[CheckResult] = []
+        self.errors: list[CollectionError] = []
+
+    def pytest_unconfigure(self, config: Any) -> None:
+        from harness.pytest_plugin import session_results
+
+        self.results, self.errors = session_results(config)
+
+
+def run_parallel(
+    paths: Sequence[str],
+    workers: str,
+    keywords: Sequence[str] | None = None,
+    scheme: str | None = None,
+) -> tuple[list[CheckResult], list[CollectionError]]:
+    """Check the cases under `paths` on pytest-xdist workers.
+
+    Args:
+      paths: case files or folders.
+      workers: number of workers, or "auto".
+      keywords: gradcheck run -k texts.
+      scheme: a forced finite-difference scheme.
+
+    Returns:
+      (results in collection order, collection errors), as `run_suite` and `collect` give them.
+
+    Raises:
+      UsageError: pytest or pytest-xdist is not installed, nothing was selected (the caller has
+        checked that the paths exist), or pytest could not run.
+    """
+    try:
+        import pytest
+        import xdist  # noqa: F401  (provides pytest's -n)
+    except ImportError as exc:
+        raise UsageError(
+            f'-n needs pytest and pytest-xdist ({exc}); install them: pip install -e ".[test]"'
+        ) from None
+    collector = _Collector()
+    code = int(pytest.main(pytest_args(paths, workers, keywords, scheme), plugins=[collector]))
+    if code not in _RAN:
+        raise UsageError(f"pytest-xdist run failed (pytest exit status {code}); see above")
+    if not collector.results and not collector.errors:
+        # Reachable though the caller found cases: pytest skips test modules and conftest.py.
+        raise no_cases_error(paths, keywords)
+    return collector.results, collector.errors

@@ -1,0 +1,240 @@
+"""Regression gating: compare a run with a committed baseline, check by check.
+
+The rule (README "Gating in CI"), per (case, check, argument):
+
+* passed (or kink) in the baseline and now fails, errors or is non-deterministic: regression;
+* still passes, but its max abs error grew more than ``GROWTH_FACTOR`` times its baseline value
+  AND is now above ``NOISE_FRACTION`` of its tolerance (the smaller of the baseline's and today's,
+  so loosening a tolerance cannot hide growth): regression. Below that floor an error is rounding
+  noise, e.g. 1e-13 -> 1e-12 against a tolerance of 1e-9;
+* in the baseline but gone (the case, one of its checks, or its whole case file): regression;
+* new (not in the baseline): reported; a regression only if it does not pass or under ``strict``;
+* failed in the baseline and still fails: a known failure, reported, not a regression;
+  failed and now passes: fixed, reported (remake the baseline to lock it in).
+
+Comparison is a pure function of two lists of results; the same inputs give the same outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.files import relative_to
+from harness.results import CheckRecord, CheckResult, CollectionError
+from harness.suite.collect import split_source
+
+GROWTH_FACTOR = 10.0
+NOISE_FRACTION = 0.1
+
+# Change statuses.
+REGRESSION = "regression"
+NEW = "new"
+FIXED = "fixed"
+KNOWN_FAILURE = "known failure"
+CHANGED = "changed"  # informational: a kink appeared or went, the step or scheme changed
+UNCHANGED = "unchanged"
+
+Key = tuple[str, str, str | None]
+
+
+@dataclass(frozen=True)
+class Change:
+    """The comparison of one check (or one collection error) with its baseline."""
+
+    case: str
+    check: str
+    status: str
+    before: str
+    after: str
+    reason: str = ""
+
+    @property
+    def regression(self) -> bool:
+        """True when this change fails the gate."""
+        return self.status == REGRESSION
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """Every compared check, in a stable order, plus the environment differences."""
+
+    changes: tuple[Change, ...]
+    environment_notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def regressions(self) -> list[Change]:
+        """The changes that fail the gate."""
+        return [c for c in self.changes if c.regression]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing regressed."""
+        return not self.regressions
+
+    def counts(self) -> dict[str, int]:
+        """Number of changes per status."""
+        statuses = (REGRESSION, NEW, FIXED, KNOWN_FAILURE, CHANGED, UNCHANGED)
+        return {s: sum(c.status == s for c in self.changes) for s in statuses}
+
+
+def check_label(rec: CheckRecord) -> str:
+    """``numerical W1``, ``analytic b2``, ``value``: the check's name in tables and JUnit."""
+    return rec.check if rec.arg is None else f"{rec.check} {rec.arg}"
+
+
+def describe(rec: CheckRecord | None) -> str:
+    """``pass 1.05e-10`` (verdict and max abs error), or ``—`` when there is no record."""
+    if rec is None:
+        return "—"
+    if rec.max_abs_error is None:
+        return rec.verdict
+    return f"{rec.verdict} {rec.max_abs_error:.2e}"
+
+
+def in_scope(source: str, paths: Sequence[str | Path]) -> bool:
+    """Whether a baseline case declared at `source` lies under one of the run's paths.
+
+    A case outside every path was simply not run, so its absence is not a regression; a case
+    under a path that is gone (deleted case or case file) is.
+
+    Args:
+      source: the case's ``file:line`` from the baseline.
+      paths: the case paths of this run.
+
+    Returns:
+      True when the source file is one of the paths or inside one of them (or unknown).
+    """
+    if not source:
+        return True
+    file = split_source(source)[0]
+    return any(relative_to(file, raw) is not None for raw in paths)
+
+
+def compare(
+    baseline: Iterable[CheckResult],
+    current: Iterable[CheckResult],
+    *,
+    paths: Sequence[str | Path] = (),
+    errors: Sequence[CollectionError] = (),
+    strict: bool = False,
+) -> GateOutcome:
+    """Compare a run with its baseline under the module's rule.
+
+    Args:
+      baseline: the baseline's results.
+      current: this run's results.
+      paths: this run's case paths; baseline cases outside them are not compared (empty: all).
+      errors: this run's collection errors; each is a regression.
+      strict: new cases and checks are regressions too.
+
+    Returns:
+      The GateOutcome, with one Change per check in baseline order, then new checks.
+    """
+    current_cases = {r.name: r for r in current}
+    now = _by_key(current_cases.values())
+    changes: list[Change] = []
+    seen: set[Key] = set()
+    for result in baseline:
+        if paths and not in_scope(result.source, paths):
+            seen.update(_by_key([result]))  # not run here: neither gone nor new
+            continue
+        for key, before in _by_key([result]).items():
+            seen.add(key)
+            after = now.get(key)
+            if after is None:
+                gone = "case" if result.name not in current_cases else "check"
+                changes.append(
+                    Change(
+                        result.name,
+                        check_label(before),
+                        REGRESSION,
+                        describe(before),
+                        "missing",
+                        f"the {gone} is in the baseline but was not run: restore it, or remake "
+                        "the baseline if it was removed on purpose",
+                    )
+                )
+            else:
+                changes.append(_compare_check(before, after))
+    for key, after in now.items():
+        if key in seen:
+            continue
+        if not after.ok:
+            status, reason = REGRESSION, f"new check does not pass: {after.message}"
+        elif strict:
+            status, reason = REGRESSION, "new check (--strict): add it to the baseline"
+        else:
+            status, reason = NEW, "not in the baseline"
+        changes.append(Change(after.case, check_label(after), status, "—", describe(after), reason))
+    for err in errors:
+        changes.append(
+            Change(err.path, "import", REGRESSION, "—", "error", f"case file did not import: {err}")
+        )
+    return GateOutcome(tuple(changes))
+
+
+def growth_floor(before: CheckRecord, after: CheckRecord) -> float:
+    """The error below which growth is noise: NOISE_FRACTION of the smaller tolerance."""
+    tolerances = [t for t in (before.tolerance, after.tolerance) if t is not None]
+    return NOISE_FRACTION * min(tolerances) if tolerances else 0.0
+
+
+def _compare_check(before: CheckRecord, after: CheckRecord) -> Change:
+    def change(status: str, reason: str = "") -> Change:
+        return Change(
+            after.case, check_label(after), status, describe(before), describe(after), reason
+        )
+
+    if before.ok and not after.ok:
+        return change(REGRESSION, f"{before.verdict} -> {after.verdict}: {after.message}")
+    if not before.ok and not after.ok:
+        return change(KNOWN_FAILURE, "failed in the baseline too")
+    if not before.ok:
+        return change(FIXED, "passes now: remake the baseline to lock it in")
+    old, new = before.max_abs_error, after.max_abs_error
+    if old is not None and new is not None:
+        floor = growth_floor(before, after)
+        if new > GROWTH_FACTOR * old and new > floor:
+            factor = f"x{new / old:.3g}" if old > 0 else "from 0"
+            return change(
+                REGRESSION,
+                f"error grew {old:.3g} -> {new:.3g} ({factor}, more than x{GROWTH_FACTOR:g}) and "
+                f"is above {NOISE_FRACTION:g} of the tolerance ({floor:.3g})",
+            )
+    notes = []
+    if before.verdict != after.verdict:
+        notes.append(f"{before.verdict} -> {after.verdict}")
+    if (before.scheme, before.h) != (after.scheme, after.h):
+        notes.append(f"step {before.scheme} h={before.h} -> {after.scheme} h={after.h}")
+    if not _close(before.tolerance, after.tolerance, 2.0):
+        notes.append(f"tolerance {before.tolerance} -> {after.tolerance}")
+    return change(CHANGED, "; ".join(notes)) if notes else change(UNCHANGED)
+
+
+def _close(a: float | None, b: float | None, factor: float) -> bool:
+    """a and b equal, or both positive and within a factor of each other."""
+    if a == b:
+        return True
+    return a is not None and b is not None and 0 < min(a, b) and max(a, b) <= factor * min(a, b)
+
+
+def _by_key(results: Iterable[CheckResult]) -> dict[Key, CheckRecord]:
+    return {(r.name, rec.check, rec.arg): rec for r in results for rec in r.checks}
+
+
+def environment_notes(before: dict, after: dict) -> tuple[str, ...]:
+    """Lines saying which versions differ from the baseline's (numbers may move with them).
+
+    Args:
+      before: the baseline's environment.
+      after: this run's environment.
+
+    Returns:
+      One line per differing key, e.g. ``numpy 2.4.6 -> 2.5.0``.
+    """
+    keys = ("python", "numpy", "jax", "dtypes")
+    return tuple(
+        f"{k} {before.get(k)} -> {after.get(k)}" for k in keys if before.get(k) != after.get(k)
+    )

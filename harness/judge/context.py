@@ -1,0 +1,525 @@
+"""What one check() call shares (`CheckContext`): the case, its arguments and their snapshot,
+the tolerance overrides, and the steps that evaluate fn and the reference, get the exact gradient
+and run the numerical and directional checks of each argument."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from harness import scratch as _scratch
+from harness.judge import tolerance as policy
+from harness.judge.directions import DirectionalJudgement, judge_directions
+from harness.judge.entries import judge_entries
+from harness.judge.inputs import Snapshot
+from harness.judge.records import describe_exception, first_non_finite, fmt, judged_record
+from harness.results import (
+    ERROR,
+    FAIL,
+    NON_FINITE,
+    NONDETERMINISTIC,
+    NUMERICAL,
+    PASS,
+    VALUE,
+    CheckRecord,
+    Entry,
+)
+
+# The direction stream of the joint check (per-argument streams use the argument's position).
+JOINT_STREAM = 1_000_003
+
+
+def _oracle() -> Any:
+    """The JAX oracle, imported on first use so that importing harness never imports JAX."""
+    from harness import oracle
+
+    return oracle
+
+
+def _scalar(out: Any) -> tuple[float, np.dtype] | str:
+    """(value, dtype) of a scalar output, or a message saying why it is not one."""
+    arr = np.asarray(out)
+    if arr.dtype.kind not in "fiub":
+        return f"returned {type(out).__name__} of dtype {arr.dtype}, not a real number"
+    if arr.size != 1:
+        return f"returned an array of shape {arr.shape}; a checked function must return a scalar"
+    dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
+    return float(arr.reshape(())), dtype
+
+
+def _power_text(judged: DirectionalJudgement) -> str:
+    """What a directional check can catch: the error norm and the probability."""
+    bound = judged.details["detectable_error_norm"]
+    return (
+        f"catches gradient errors of norm >= {bound:.3g} "
+        f"with probability >= {1 - judged.details['miss_probability']:g}"
+    )
+
+
+def _rel(error: float, expected: np.ndarray) -> float:
+    """A directional error relative to the exact gradient's root-mean-square entry."""
+    scale = float(np.linalg.norm(expected)) / np.sqrt(expected.size)
+    return error / scale if scale else error
+
+
+class CheckContext:
+    """The state of one check() call: the case, its arguments and their snapshot."""
+
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        reference: Callable[..., Any],
+        args: list[Any],
+        names: list[str],
+        snapshot: Snapshot,
+        tolerances: dict[str, float],
+    ) -> None:
+        self.name, self.fn, self.reference = name, fn, reference
+        self.args, self.names, self.snapshot = args, names, snapshot
+        self.tolerances = tolerances
+        self.value_eps = policy.eps(np.float64)
+        # The dtype the value record names: float32 for fn values of up to 4 bytes, else float64.
+        self.value_dtype = np.dtype(np.float64)
+        self.reference_value = 0.0
+        # The differentiated positions, and jax.grad(reference) at them (or why it failed); both
+        # set by evaluate_reference.
+        self.positions: list[int] = []
+        self._exact: list[np.ndarray] | Exception = []
+
+    def record(
+        self, check: str, arg: str | None, verdict: str, message: str, **kw: Any
+    ) -> CheckRecord:
+        return CheckRecord(
+            case=self.name, check=check, arg=arg, verdict=verdict, message=message, **kw
+        )
+
+    def mutation_record(self, who: str) -> CheckRecord | None:
+        changed = self.snapshot.changed()
+        if not changed:
+            return None
+        pos = changed[0]
+        entry = Entry(self.names[pos], self.snapshot.first_changed_entry(pos))
+        self.snapshot.restore()
+        return self.record(
+            VALUE,
+            self.names[pos],
+            NONDETERMINISTIC,
+            f"{who} modified its argument {entry.describe()} in place; a checked function must not "
+            "mutate its inputs (work on a copy). The argument has been restored.",
+            worst=entry,
+        )
+
+    def evaluate_fn(self, records: list[CheckRecord]) -> float | None:
+        """fn's value at the point, evaluated twice to catch hidden state; None on a problem."""
+        values = []
+        for _ in range(2):
+            try:
+                out = self.fn(*self.args)
+            except Exception as exc:  # the case's own code: any exception is a verdict
+                self.snapshot.restore()
+                records.append(
+                    self.record(VALUE, None, ERROR, f"fn raised {describe_exception(exc)}")
+                )
+                return None
+            mutation = self.mutation_record("fn")
+            if mutation:
+                records.append(mutation)
+                return None
+            scalar = _scalar(out)
+            if isinstance(scalar, str):
+                records.append(self.record(VALUE, None, ERROR, f"fn {scalar}"))
+                return None
+            values.append(scalar)
+        (first, dtype), (second, _) = values
+        if not np.isfinite(first):
+            records.append(
+                self.record(
+                    VALUE,
+                    None,
+                    ERROR,
+                    f"fn returned {first} at the given point",
+                    details={NON_FINITE: "fn"},
+                )
+            )
+            return None
+        if np.float64(first).tobytes() != np.float64(second).tobytes():
+            records.append(
+                self.record(
+                    VALUE,
+                    None,
+                    NONDETERMINISTIC,
+                    f"fn returned {fmt(first)} then {fmt(second)} at the same point: it keeps "
+                    "hidden state or draws random numbers; fix its seed or pass the state in",
+                )
+            )
+            return None
+        self.value_eps = policy.eps(dtype)
+        self.value_dtype = np.dtype(np.float32 if dtype.itemsize <= 4 else np.float64)
+        return first
+
+    def evaluate_reference(
+        self,
+        records: list[CheckRecord],
+        fn_value: float | None,
+        emit: bool,
+        positions: list[int],
+    ) -> float | None:
+        """The reference value, and the value check's record when asked for.
+
+        Value and gradient come from one cached jax.value_and_grad, so a case shape is traced and
+        compiled once; only when that raises is the plain value asked for, to tell a reference
+        that fails from a gradient that fails.
+        """
+        self.positions = positions
+        problem: Exception | None = None
+        try:
+            ref, grads = _oracle().value_and_gradient(self.reference, self.args, positions)
+            self._exact = grads
+        except Exception as grad_exc:
+            self._exact = grad_exc
+            try:
+                ref = _oracle().value(self.reference, self.args)
+            except Exception as value_exc:
+                problem = value_exc
+        if problem is not None:
+            records.append(
+                self.record(VALUE, None, ERROR, f"reference raised {describe_exception(problem)}")
+            )
+            return None
+        if not np.isfinite(ref):
+            records.append(
+                self.record(
+                    VALUE,
+                    None,
+                    ERROR,
+                    f"reference returned {ref} at the given point",
+                    details={NON_FINITE: "reference"},
+                )
+            )
+            return None
+        self.reference_value = ref
+        if emit and fn_value is not None:
+            got = fn_value
+            error = abs(got - ref)
+            tol = policy.value_tolerance(ref, self.value_eps, self.tolerances.get(VALUE))
+            ok = error <= tol
+            message = (
+                f"fn = {fmt(got)}, reference = {fmt(ref)}"
+                if ok
+                else f"fn returned {fmt(got)} but the reference gives {fmt(ref)} "
+                f"(error {error:.3g} > tolerance {tol:.3g}): fn computes a different function"
+            )
+            records.append(
+                self.record(
+                    VALUE,
+                    None,
+                    PASS if ok else FAIL,
+                    message,
+                    max_abs_error=error,
+                    max_rel_error=error / abs(ref) if ref else error,
+                    tolerance=tol,
+                    worst=Entry("value", (), got, ref),
+                    size=1,
+                    dtype=str(self.value_dtype),
+                    evaluations=2,
+                )
+            )
+        return ref
+
+    def exact_gradient(
+        self, records: list[CheckRecord], positions: list[int]
+    ) -> dict[int, np.ndarray] | None:
+        """jax.grad(reference) for each differentiated argument; None on a problem."""
+        grads = self._exact
+        if isinstance(grads, Exception):
+            exc = grads
+            records.append(
+                self.record(
+                    "exact", None, ERROR, f"jax.grad(reference) raised {describe_exception(exc)}"
+                )
+            )
+            return None
+        exact = dict(zip(positions, grads, strict=True))
+        for pos, g in exact.items():
+            index = first_non_finite(g)
+            if index is not None:
+                entry = Entry(self.names[pos], index)
+                records.append(
+                    self.record(
+                        "exact",
+                        self.names[pos],
+                        ERROR,
+                        f"jax.grad(reference) is {g[index]} at {entry.describe()}; "
+                        "the point is outside the reference's smooth domain",
+                        worst=entry,
+                        details={NON_FINITE: "gradient"},
+                    )
+                )
+                return None
+        return exact
+
+    def numerical(
+        self,
+        pos: int,
+        expected: np.ndarray,
+        routine: Callable[..., np.ndarray],
+        scheme: str,
+        h: float | None,
+        fn_value: float,
+        ref_value: float,
+        batched: bool = False,
+    ) -> CheckRecord:
+        """Finite differences of fn in one argument, judged entry by entry."""
+        x = self.args[pos]
+        arg = self.names[pos]
+        step = policy.step(h, x.dtype, scheme)
+        common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": scheme, "h": step}
+
+        def f(_: np.ndarray) -> Any:
+            return self.fn(*self.args)
+
+        evaluations: dict[str, np.ndarray] | None = None
+        extra: dict[str, Any] = {}
+        if not batched and "evaluations" in inspect.signature(routine).parameters:
+            evaluations = extra["evaluations"] = {}
+
+        def f_batched(copies: np.ndarray) -> Any:
+            args = list(self.args)
+            args[pos] = copies
+            return self.fn(*args)
+
+        try:
+            if batched:
+                numeric = _scratch.numerical_gradient_batched(f_batched, x, h=step, scheme=scheme)
+            else:
+                numeric = np.asarray(
+                    routine(f, x, h=step, scheme=scheme, **extra), dtype=np.float64
+                )
+        except Exception as exc:
+            index = getattr(exc, "gradcheck_index", None)
+            side = getattr(exc, "gradcheck_side", None)
+            where = (
+                f" while perturbing {Entry(arg, tuple(index)).describe()}"
+                if index is not None
+                else ""
+            )
+            where += f" ({side} side)" if side else ""
+            return self.record(
+                NUMERICAL, arg, ERROR, f"fn raised {describe_exception(exc)}{where}", **common
+            )
+        finally:
+            self.snapshot.restore()
+        if numeric.shape != x.shape:
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"the numerical gradient has shape {numeric.shape}, the argument {x.shape}",
+                **common,
+            )
+        index = first_non_finite(numeric)
+        if index is not None:
+            entry = Entry(arg, index)
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"fn returned a non-finite value when {entry.describe()} was perturbed by the step "
+                f"{step:.3g}: the point is too close to the edge of fn's domain (try a smaller h)",
+                worst=entry,
+                **common,
+            )
+        judged = judge_entries(
+            f,
+            x,
+            numeric,
+            expected,
+            scheme=scheme,
+            h=step,
+            value_scale=policy.value_scale(fn_value, ref_value),
+            value_eps=self.value_eps,
+            tol_override=self.tolerances.get(NUMERICAL),
+            evaluations=evaluations,
+            base_value=fn_value,
+            exact_at=lambda moved: self.exact_at(pos, moved),
+        )
+        self.snapshot.restore()
+        evaluations = (x.size * (2 if scheme == "central" else 1)) + judged.evaluations
+        return self.judged_record(
+            NUMERICAL,
+            pos,
+            numeric,
+            expected,
+            judged.error,
+            judged.tolerance,
+            judged.failed,
+            judged.kink,
+            evaluations=evaluations,
+            **common,
+        )
+
+    def directional(
+        self,
+        pos: int,
+        expected: np.ndarray,
+        h: float | None,
+        fn_value: float,
+        ref_value: float,
+        k: int,
+        seed: int,
+    ) -> CheckRecord:
+        """Fast mode: slopes of fn along k seeded random directions against the exact ones."""
+        x = self.args[pos]
+        arg = self.names[pos]
+        step = policy.step(h, x.dtype, "central")
+        common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": "central", "h": step}
+        try:
+            judged = self._judge_directions(
+                lambda _: self.fn(*self.args), x, expected, step, fn_value, ref_value, k, seed, pos
+            )
+        except Exception as exc:
+            message = f"fn raised {describe_exception(exc)} along a random direction"
+            return self.record(NUMERICAL, arg, ERROR, message, **common)
+        if not np.isfinite(judged.got):
+            message = f"fn returned a non-finite value along a random direction (step {step:.3g})"
+            return self.record(NUMERICAL, arg, ERROR, message, **common)
+        where = f"direction {judged.worst_direction} of {k}"
+        text = (
+            f"slope along {where}: got {fmt(judged.got)}, expected {fmt(judged.expected)} "
+            f"(abs error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
+            + _power_text(judged)
+        )
+        return self.record(
+            NUMERICAL,
+            arg,
+            PASS if judged.agreed else FAIL,
+            text,
+            max_abs_error=judged.max_abs_error,
+            max_rel_error=_rel(judged.max_abs_error, expected),
+            tolerance=judged.tolerance,
+            worst=Entry(f"{arg}·v{judged.worst_direction}", (), judged.got, judged.expected),
+            evaluations=judged.evaluations,
+            details=judged.details,
+            **common,
+        )
+
+    def joint_directional(
+        self,
+        positions: list[int],
+        exact: dict[int, np.ndarray],
+        h: float | None,
+        fn_value: float,
+        ref_value: float,
+        k: int,
+        seed: int,
+    ) -> list[CheckRecord] | None:
+        """Fast mode's first look: k random directions through all differentiated arguments at
+        once (2k evaluations in all, not 2k per argument). Records when they agree; None when a
+        direction disagrees, the arguments mix dtypes, or fn fails, so that the per-argument
+        directions (and then the full check) can find and name the culprit.
+        """
+        dtypes = {self.args[p].dtype for p in positions}
+        if len(dtypes) != 1:
+            return None
+        dtype = dtypes.pop()
+        shapes = [self.args[p].shape for p in positions]
+        bounds = np.cumsum([0] + [self.args[p].size for p in positions])
+        joint = np.concatenate([self.args[p].ravel() for p in positions])
+        joint_exact = np.concatenate([exact[p].ravel() for p in positions])
+
+        def f(z: np.ndarray) -> Any:
+            for p, shape, lo, hi in zip(positions, shapes, bounds[:-1], bounds[1:], strict=True):
+                np.copyto(self.args[p], z[lo:hi].reshape(shape))
+            return self.fn(*self.args)
+
+        step = policy.step(h, dtype, "central")
+        try:
+            judged = self._judge_directions(
+                f, joint, joint_exact, step, fn_value, ref_value, k, seed, JOINT_STREAM
+            )
+        except Exception:
+            return None
+        if not (judged.agreed and np.isfinite(judged.got)):
+            return None
+        names = ", ".join(self.names[p] for p in positions)
+        text = (
+            f"{k} random directions through all of ({names}) agree with jax.grad (worst: abs "
+            f"error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
+            + _power_text(judged)
+        )
+        rel_error = _rel(judged.max_abs_error, joint_exact)
+        records = []
+        for i, p in enumerate(positions):
+            records.append(
+                self.record(
+                    NUMERICAL,
+                    self.names[p],
+                    PASS,
+                    text,
+                    max_abs_error=judged.max_abs_error,
+                    max_rel_error=rel_error,
+                    tolerance=judged.tolerance,
+                    worst=Entry(
+                        f"joint·v{judged.worst_direction}", (), judged.got, judged.expected
+                    ),
+                    evaluations=judged.evaluations if i == 0 else 0,
+                    details={**judged.details, "joint": names},
+                    size=int(self.args[p].size),
+                    dtype=str(dtype),
+                    scheme="central",
+                    h=step,
+                )
+            )
+        return records
+
+    def _judge_directions(
+        self,
+        f: Callable[[np.ndarray], Any],
+        x: np.ndarray,
+        expected: np.ndarray,
+        step: float,
+        fn_value: float,
+        ref_value: float,
+        k: int,
+        seed: int,
+        position: int,
+    ) -> DirectionalJudgement:
+        """`judge_directions` under this case's value scale and tolerances; the arguments are
+        restored afterwards, whether it returns or raises."""
+        try:
+            return judge_directions(
+                f,
+                x,
+                expected,
+                h=step,
+                value_scale=policy.value_scale(fn_value, ref_value),
+                value_eps=self.value_eps,
+                k=k,
+                seed=seed,
+                position=position,
+                tol_override=self.tolerances.get(NUMERICAL),
+            )
+        finally:
+            self.snapshot.restore()
+
+    def exact_with(self, args: list[Any]) -> list[np.ndarray]:
+        """jax.grad(reference) at other argument values, one array per differentiated position.
+
+        Asks for every position, as evaluate_reference did, so the compiled value_and_grad is
+        reused rather than a new one compiled per argument.
+        """
+        return _oracle().gradient(self.reference, args, self.positions)
+
+    def exact_at(self, pos: int, moved: np.ndarray) -> np.ndarray:
+        """jax.grad(reference) with respect to argument ``pos``, at another value of it."""
+        args = list(self.args)
+        args[pos] = moved
+        return self.exact_with(args)[self.positions.index(pos)]
+
+    def judged_record(self, kind: str, pos: int, *arrays: np.ndarray, **common: Any) -> CheckRecord:
+        """`records.judged_record` for the argument at ``pos``."""
+        return judged_record(self.name, kind, self.names[pos], *arrays, **common)

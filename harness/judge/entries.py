@@ -1,0 +1,329 @@
+"""Judging a finite-difference gradient against the exact one, entry by entry.
+
+Every entry first meets the model's rounding bound (policy.rounding_bound times a safety factor).
+An entry that exceeds it gets a second opinion from the one-sided slopes at h, h/2 and h/4:
+
+* For a smooth function the gap between the forward and backward slopes is h f'' and halves with
+  h. If it does not halve, the function has a kink within the step: the verdict is ``kink`` when
+  the exact gradient lies between the one-sided slopes, ``fail`` when it does not.
+* Otherwise the quotients at h and h/2 measure the truncation error (Richardson), and the entry
+  passes when its error is within the rounding bound plus twice that truncation.
+
+When the finite differences come with their evaluations f(x ± h e_i) (central scheme), entries
+whose forward and backward slopes disagree by more than a small fraction of the gradient's scale
+get the same second opinion even when the central quotient happens to match -- relu at 0, where
+both sides say 1/2, is still a kink.
+
+A wrong function or a wrong quotient (say h instead of 2h in the denominator) is consistent across
+steps, so the second opinion cannot explain its error away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.judge import tolerance as policy
+from harness.judge.differences import one_sided_slopes
+
+# Second opinions cost nine evaluations each; beyond this many suspicious entries the check is a
+# failure whatever the rest say (kinks are isolated; thousands of misfits are a bug).
+MAX_SECOND_OPINIONS = 2048
+# A smooth function's one-sided slopes differ by h f''. Gaps above this fraction of the largest
+# exact gradient entry are screened for kinks (a kink's gap is the jump in slope, O(gradient)).
+KINK_SCREEN = 1e-3
+# A step too coarse for the function's scale is refined by halving, at most this many times.
+MAX_HALVINGS = 40
+
+
+@dataclass
+class EntryJudgement:
+    """Per-entry outcome arrays of one numerical check (flattened)."""
+
+    error: np.ndarray
+    tolerance: np.ndarray
+    failed: np.ndarray  # bool
+    kink: np.ndarray  # bool
+    evaluations: int
+
+
+def judge_entries(
+    f: Callable[[np.ndarray], object],
+    x: np.ndarray,
+    numeric: np.ndarray,
+    expected: np.ndarray,
+    *,
+    scheme: str,
+    h: float,
+    value_scale: float,
+    value_eps: float,
+    tol_override: float | None = None,
+    evaluations: dict[str, np.ndarray] | None = None,
+    base_value: float | None = None,
+    exact_at: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> EntryJudgement:
+    """Compare a numerical gradient with the exact one under the tolerance policy.
+
+    Args:
+      f: the function of this argument alone; it is evaluated with x perturbed in place.
+      x: the argument (restored bit-exactly after every second opinion).
+      numeric: the finite-difference gradient under test, x's shape.
+      expected: the exact gradient, x's shape.
+      scheme: the scheme ``numeric`` was computed with.
+      h: the unscaled step it used.
+      value_scale: |f| near x.
+      value_eps: eps of the dtype f returns.
+      tol_override: an absolute tolerance that replaces the policy, if the case sets one.
+      evaluations: f(x + h_i e_i) and f(x - h_i e_i) as "plus"/"minus" arrays, if known.
+      base_value: f(x), needed with evaluations.
+      exact_at: the exact gradient of this argument at another value of it; with evaluations,
+        lets entries outside the rounding bound first measure fn's actual rounding noise.
+
+    Returns:
+      The per-entry errors, tolerances and flags.
+    """
+    steps = policy.entry_steps(x, h).ravel()
+    exact = expected.ravel().astype(np.float64)
+    error = np.abs(numeric.ravel().astype(np.float64) - exact)
+    scale: float | np.ndarray = value_scale
+    if evaluations is not None:
+        # |f| at the perturbed points can be far larger than at x (a step that is large for
+        # the function's scale); rounding follows the largest value each quotient subtracts.
+        scale = np.maximum(
+            value_scale,
+            np.maximum(np.abs(evaluations["plus"]), np.abs(evaluations["minus"])).ravel(),
+        )
+    rounding = policy.rounding_bound(
+        scheme, steps, scale, value_eps, x.ravel(), policy.eps(x.dtype), exact
+    )
+    tolerance = policy.numerical_tolerance(rounding, tol_override)
+    failed = np.zeros(error.shape, dtype=bool)
+    kink = np.zeros(error.shape, dtype=bool)
+    suspicious_mask = ~(error <= tolerance)
+    probe_evaluations = 0
+    measurable = evaluations is not None and base_value is not None and exact_at is not None
+    if suspicious_mask.any() and tol_override is None and scheme == "central" and measurable:
+        probes = np.flatnonzero(suspicious_mask)
+        probes = probes[np.argsort(-(error[probes] / tolerance[probes]))][:NOISE_PROBES]
+        noise = measured_value_noise(f, evaluations, base_value, steps, probes, exact_at, x)
+        probe_evaluations = 2 * len(probes)
+        if noise > value_eps * float(np.min(scale)):
+            scale = np.maximum(scale, noise / value_eps)
+            rounding = policy.rounding_bound(
+                scheme, steps, scale, value_eps, x.ravel(), policy.eps(x.dtype), exact
+            )
+            tolerance = policy.numerical_tolerance(rounding, None)
+            suspicious_mask = ~(error <= tolerance)
+    suspicious = np.flatnonzero(suspicious_mask)
+    order = suspicious[np.argsort(-(error[suspicious] / tolerance[suspicious]))]
+    examined, rest = order[:MAX_SECOND_OPINIONS], order[MAX_SECOND_OPINIONS:]
+    failed[rest] = True
+    gap_noise_unit = 4.0 * value_eps * scale  # rounding of f(x+h) - 2 f(x) + f(x-h)
+    if evaluations is not None and base_value is not None and scheme == "central":
+        gap = np.abs(evaluations["plus"].ravel() - 2.0 * base_value + evaluations["minus"].ravel())
+        gap /= steps
+        screen = np.maximum(
+            policy.NUMERICAL_SAFETY * gap_noise_unit / steps,
+            KINK_SCREEN * float(np.abs(exact).max(initial=0.0)),
+        )
+        candidates = np.flatnonzero((gap > screen) & ~suspicious_mask)
+        room = max(MAX_SECOND_OPINIONS - len(examined), 0)
+        examined = np.concatenate([examined, candidates[:room]])
+    evaluations_used = probe_evaluations
+    arg_eps = policy.eps(x.dtype)
+    for flat in examined:
+        index = np.unravel_index(flat, x.shape)
+        # A Python float, so x_i + step rounds in x's dtype as the routine's own step does; halving
+        # it is exact, so step / d is the policy's step for h / d.
+        step = float(steps[flat])
+        slopes = [one_sided_slopes(f, x, index, step / d) for d in (1, 2, 4)]
+        evaluations_used += 9
+        (fw1, bw1), (fw2, bw2), (fw4, bw4) = slopes
+        # Rounding of one one-sided slope at step s is ~2 (fixed + s * moving) / s: f(x) and x_i
+        # round by eps|f| and eps|x_i|; f(x +- s) and x_i +- s by a further eps s|g| (see
+        # policy.rounding_bound).
+        slope = abs(exact[flat])
+        at_point = float(scale[flat]) if isinstance(scale, np.ndarray) else scale
+        fixed = value_eps * at_point + arg_eps * abs(float(x.flat[flat])) * slope
+        moving = (value_eps + arg_eps) * slope
+
+        def slope_noise(s: float, fixed: float = fixed, moving: float = moving) -> float:
+            return 2.0 * (fixed + s * moving) / s
+
+        if _has_kink(fw1 - bw1, fw2 - bw2, fw4 - bw4, step, slope_noise):
+            lo, hi = min(fw4, bw4), max(fw4, bw4)
+            # A one-sided slope at h/4 is off the one-sided derivative by its truncation, which
+            # the change from h/2 to h/4 measures (first order); without it an exact gradient on
+            # the edge of the bracket (|x| seen through a curved function) was a false failure.
+            truncation = abs(fw2 - fw4) + abs(bw2 - bw4)
+            slack = policy.NUMERICAL_SAFETY * slope_noise(step / 4) + 2.0 * truncation
+            if lo - slack <= exact[flat] <= hi + slack:
+                kink[flat] = True
+            else:
+                failed[flat] = True
+            continue
+        if not suspicious_mask[flat]:
+            continue  # screened for a kink, found smooth, and already within tolerance
+        if tol_override is not None:
+            failed[flat] = not error[flat] <= tolerance[flat]
+            continue
+        # The rounding bound assumed |f'| = |g| across the step; with curvature the slope at
+        # x +- h is |g| + h|f''| = |g| + |gap|, which the misplaced x + h multiplies too (this is
+        # what dominates where g itself is tiny, e.g. x**2 at x = 1e-237).
+        position = arg_eps * (abs(float(x.flat[flat])) + step) / step + value_eps
+        curvature = policy.ROUNDING_FACTOR[scheme] * position * abs(fw1 - bw1)
+        verdict = _refine(
+            f,
+            x,
+            index,
+            step,
+            scheme,
+            numeric.ravel()[flat],
+            exact[flat],
+            rounding[flat] + curvature,
+            slopes,
+        )
+        evaluations_used += verdict.evaluations
+        tolerance[flat] = verdict.tolerance
+        failed[flat] = not verdict.ok
+    return EntryJudgement(error, tolerance, failed, kink, evaluations_used)
+
+
+@dataclass
+class _Refined:
+    ok: bool
+    tolerance: float
+    evaluations: int
+
+
+def _quotient(scheme: str, slopes: tuple[float, float]) -> float:
+    forward, backward = slopes
+    if scheme == "central":
+        return (forward + backward) / 2.0
+    return forward if scheme == "forward" else backward
+
+
+def _refine(
+    f: Callable[[np.ndarray], object],
+    x: np.ndarray,
+    index: tuple[int, ...],
+    step: float,
+    scheme: str,
+    routine_value: float,
+    exact: float,
+    rounding: float,
+    slopes: list[tuple[float, float]],
+) -> _Refined:
+    """Second opinion on a smooth entry whose error exceeds the rounding bound.
+
+    Two questions, both of which must be answered yes:
+    (a) does the quotient under test equal fn's own difference quotient at the same step, up to
+        rounding? (a wrong quotient formula fails here);
+    (b) does fn's derivative, refined by halving the step until successive quotients agree to
+        within rounding, match the exact gradient within that rounding plus the measured
+        truncation? (a wrong function fails here; a step too coarse for fn's scale does not).
+
+    Returns:
+      The verdict, the tolerance to report (the error bound that a passing entry meets), and the
+      evaluations spent beyond the three slopes already measured.
+    """
+    safety = policy.NUMERICAL_SAFETY
+    at_h = _quotient(scheme, slopes[0])
+    consistent = abs(routine_value - at_h) <= safety * rounding
+    previous, current, halvings = _quotient(scheme, slopes[1]), _quotient(scheme, slopes[2]), 2
+    evaluations = 0
+    while abs(current - previous) > safety * rounding * 2**halvings and halvings < MAX_HALVINGS:
+        halvings += 1
+        previous, current = (
+            current,
+            _quotient(scheme, one_sided_slopes(f, x, index, step / 2**halvings)),
+        )
+        evaluations += 3
+    gain = 2.0 ** policy.ORDER[scheme]
+    truncation = gain * abs(current - previous) / (gain - 1.0)
+    refined_bound = safety * rounding * 2**halvings + 2.0 * truncation
+    matches = abs(current - exact) <= refined_bound
+    tolerance = safety * rounding + abs(at_h - current) + refined_bound
+    return _Refined(consistent and matches, tolerance, evaluations)
+
+
+def _has_kink(
+    gap1: float, gap2: float, gap4: float, step: float, slope_noise: Callable[[float], float]
+) -> bool:
+    """True when the one-sided gap fails to halve with the step, beyond rounding noise.
+
+    A smooth function's gap is h f''(x) + O(h^3); a kink's gap is the jump in slope, whatever h.
+    Two halvings are tested because a kink at distance h/3 from x fools one of them.
+    slope_noise(s) is the rounding error of one one-sided slope at step s; a gap holds two.
+    """
+    for wide, narrow, h_narrow in ((gap1, gap2, step / 2), (gap2, gap4, step / 4)):
+        noise = policy.NUMERICAL_SAFETY * 2.0 * slope_noise(h_narrow)
+        if abs(narrow - wide / 2.0) > max(0.25 * abs(wide), noise):
+            return True
+    return False
+
+
+NOISE_PROBES = 8
+
+
+def measured_value_noise(
+    f: Callable[[np.ndarray], object],
+    evaluations: dict[str, np.ndarray],
+    base_value: float,
+    steps: np.ndarray,
+    probes: np.ndarray,
+    exact_at: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+) -> float:
+    """fn's rounding noise, measured where eps|f| underestimates it.
+
+    A function whose value is a small difference of large terms (a loss near zero, log(y + delta)
+    at y ~ 1) rounds by eps times those terms, not eps|f|. The second difference
+    f(x+h) - 2f(x) + f(x-h) is h (g(x+h) - g(x-h)) / 2 + O(h^4) + noise, with g exact from JAX:
+    what is left is noise -- or a mismatch of curvature (a wrong fn, a kink), which shrinks at
+    least twofold when h halves while noise does not. Only residuals that keep their size at h/2
+    count as noise, so neither a bug nor a kink can widen the tolerance.
+
+    Args:
+      f: the function of this argument alone (x perturbed in place, restored bit-exactly).
+      evaluations: the "plus"/"minus" values of the central differences.
+      base_value: f(x).
+      steps: per-entry steps (flat).
+      probes: flat indices to measure at.
+      exact_at: the exact gradient of this argument at a given value of it.
+      x: the argument.
+
+    Returns:
+      The estimated noise of one evaluation of f (0.0 when none is seen).
+    """
+    plus, minus = evaluations["plus"].ravel(), evaluations["minus"].ravel()
+    saved = x.copy()
+
+    def residual(index: tuple[int, ...], step: float, f_plus: float, f_minus: float) -> float:
+        moved = saved.copy()
+        moved[index] = saved[index] + step
+        ahead = float(exact_at(moved)[index])
+        moved[index] = saved[index] - step
+        behind = float(exact_at(moved)[index])
+        second_difference = f_plus - 2.0 * base_value + f_minus
+        return abs(second_difference - step * (ahead - behind) / 2.0) / 4.0  # |1|+|-2|+|1|
+
+    noise = 0.0
+    try:
+        for flat in probes:
+            index = tuple(int(i) for i in np.unravel_index(int(flat), x.shape))
+            at_h = residual(index, steps[flat], plus[flat], minus[flat])
+            half = steps[flat] / 2.0
+            x[index] = saved[index] + half
+            f_plus = float(np.asarray(f(x)).reshape(()))
+            x[index] = saved[index] - half
+            f_minus = float(np.asarray(f(x)).reshape(()))
+            x[index] = saved[index]
+            at_half = residual(index, half, f_plus, f_minus)
+            if np.isfinite(at_h) and np.isfinite(at_half) and at_half > 0.6 * at_h:
+                noise = max(noise, at_h, at_half)
+    finally:
+        np.copyto(x, saved)
+    return noise

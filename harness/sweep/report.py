@@ -1,0 +1,346 @@
+"""The error-versus-h report: `gradcheck report`, also written by `gradcheck run`.
+
+Writes REPORT_DIR/report.md (tabulate tables), report.html (one self-contained page, plots
+embedded as base64 PNG data URIs), sweep.json (every point) and the PNG plots, each atomically
+and all under the folder's lock (`files.publish`).
+The explanatory text is generated from the measurements (`harness.sweep.explain`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from harness.files import dumps_json, publish
+from harness.suite.case import Case
+from harness.sweep import measure as sweep_module
+from harness.sweep.explain import case_rows, explanation, headline_rows, num_text
+from harness.sweep.model import CaseSweep, array_numbers
+
+SWEEP_FORMAT, SWEEP_VERSION = "gradcheck-sweep", 1
+CURVE_HEADERS = (
+    "case",
+    "arg",
+    "scheme",
+    "trunc. slope",
+    "trunc. decades",
+    "best h",
+    "best error",
+    "model best h",
+    "model best error",
+    "best h / model",
+    "fitted min h",
+    "fitted / model",
+    "error at h=1e-4",
+    "non-finite",
+)
+
+
+def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
+    """One row per curve of the given dtype.
+
+    Args:
+      sweeps: case sweeps.
+      dtype: "float64" or "float32".
+
+    Returns:
+      Rows matching CURVE_HEADERS.
+    """
+    rows = []
+    for sweep in sweeps:
+        for c in sweep.curves:
+            if c.dtype != dtype:
+                continue
+            fit = c.truncation
+            ratio = None if c.best_h is None else c.best_h / c.model_best_h
+            fitted = None if c.fitted_best_h is None else c.fitted_best_h / c.model_best_h
+            rows.append(
+                [
+                    sweep.name,
+                    f"{c.arg} ({c.count} {c.mode})",
+                    c.scheme,
+                    "—" if fit.slope is None else f"{fit.slope:.3f}",
+                    f"{fit.decades:.2f}",
+                    num_text(c.best_h),
+                    num_text(c.best_error),
+                    num_text(c.model_best_h) + ("" if c.model_interior else " (edge)"),
+                    num_text(c.model_best_error),
+                    "—" if ratio is None else f"{ratio:.2g}",
+                    num_text(c.fitted_best_h),
+                    "—" if fitted is None else f"{fitted:.2g}",
+                    num_text(c.seed_error),
+                    str(c.nonfinite),
+                ]
+            )
+    return rows
+
+
+def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: float) -> dict:
+    """The sweep.json document: settings and every point; timings apart (they vary)."""
+    return {
+        "format": SWEEP_FORMAT,
+        "version": SWEEP_VERSION,
+        "command": list(command),
+        "error_measure": (
+            "max over entries (or directions) k of |D_num_k - D_exact_k| / max_k |D_exact_k|; "
+            "null where a quotient was not finite"
+        ),
+        "settings": {
+            "step_max": sweep_module.STEP_MAX,
+            "step_min": sweep_module.STEP_MIN,
+            "points_per_decade": sweep_module.POINTS_PER_DECADE,
+            "seed_step": sweep_module.SEED_STEP,
+            "directional_above_entries": sweep_module.DIRECTIONAL_ABOVE_ENTRIES,
+            "large_case_numbers": sweep_module.LARGE_CASE_NUMBERS,
+            "direction_count": sweep_module.DIRECTION_COUNT,
+            "direction_seed": sweep_module.DIRECTION_SEED,
+        },
+        "cases": [s.to_dict() for s in sweeps],
+        "timings": {"seconds": round(seconds, 3)},
+    }
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_")
+
+
+# (file name, caption, drawing function, its arguments, the PNG bytes to come)
+_Job = tuple[str, str, Callable[..., bytes], tuple, Future]
+
+
+class _Inline:
+    """Stands in for a process pool: runs each job at once, here."""
+
+    def submit(self, fn: Callable[..., bytes], *args: Any) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, cancel_futures: bool = False) -> None:
+        """Nothing to stop."""
+
+
+def _figure_pool(helper: bool) -> ProcessPoolExecutor | _Inline:
+    """One helper process that draws figures while this one sweeps the next case.
+
+    Drawing a figure costs about as much as sweeping a case, and both are mostly single-threaded,
+    so on two cores they overlap. The helper is spawned (no fork of a process holding JAX's
+    threads) and imports only matplotlib and the JAX-free plotting modules. Spawning re-imports
+    the main script unless it has an ``if __name__ == "__main__"`` guard, so only the command
+    line (whose entry points have one) asks for the helper. GRADCHECK_REPORT_PROCESSES=0 draws
+    everything here instead; the PNGs are the same bytes either way.
+    """
+    if not helper or os.environ.get("GRADCHECK_REPORT_PROCESSES", "1") == "0":
+        return _Inline()
+    try:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, ValueError):  # no processes on this platform: draw here
+        return _Inline()
+
+
+def _take_back(jobs: list[_Job]) -> None:
+    """Draw here the jobs the helper has not started, last first, until one has started."""
+    for position in range(len(jobs) - 1, -1, -1):
+        name, caption, fn, args, future = jobs[position]
+        if future.done():
+            continue
+        if not future.cancel():  # running or taken: so is every job before it
+            return
+        jobs[position] = (name, caption, fn, args, _Inline().submit(fn, *args))
+
+
+def _result(future: Future, fn: Callable[..., bytes], *args: Any) -> bytes:
+    """The figure from the helper, or drawn here if the helper process died."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return fn(*args)
+
+
+def _sweep_and_draw(
+    cases: Sequence[Case], helper: bool
+) -> tuple[list[CaseSweep], list[tuple[str, str, bytes]]]:
+    """Sweep every case and draw every figure: (sweeps, [(file name, caption, PNG bytes)])."""
+    from harness import scratch
+    from harness.sweep import plots
+
+    pool = _figure_pool(helper)
+    jobs: list[_Job] = []
+
+    def draw(name: str, caption: str, fn: Callable[..., bytes], *args: Any) -> None:
+        # Submitted as soon as its data exists, so drawing overlaps the next case's sweep.
+        nonlocal pool
+        try:
+            future = pool.submit(fn, *args)
+        except BrokenProcessPool:  # the helper died (or never started): draw the rest here
+            pool = _Inline()
+            future = pool.submit(fn, *args)
+        jobs.append((name, caption, fn, args, future))
+
+    try:
+        if any(c.fn is scratch.function_2 for c in cases):
+            draw(
+                "function_2_descent.png",
+                "function_2 and gradient descent",
+                plots.descent_figure,
+                scratch.function_2,
+                scratch.numerical_gradient,
+                scratch.gradient_descent,
+            )
+        # The largest cases first: their sweeps are the longest, and the helper draws the
+        # figures of the small ones meanwhile instead of all at the end. The page keeps the
+        # cases' order.
+        by_size = sorted(range(len(cases)), key=lambda i: -array_numbers(cases[i].args))
+        swept: dict[int, CaseSweep] = {}
+        figures: dict[int, _Job] = {}
+        for index in by_size:
+            sweep = swept[index] = sweep_module.sweep_case(cases[index])
+            if sweep.curves:
+                draw(f"case_{_slug(sweep.name)}.png", sweep.name, plots.case_figure, sweep)
+                figures[index] = jobs.pop()
+        sweeps = [swept[i] for i in range(len(cases))]
+        jobs += [figures[i] for i in sorted(figures)]
+        # Drawn here while the helper works through its queue; then this process takes the
+        # queue from the back until the two meet. The summary comes first on the page.
+        summary = plots.summary_figure(sweeps)
+        _take_back(jobs)
+        images = [("summary.png", "Every forward and central curve", summary)]
+        images += [(name, caption, _result(f, fn, *args)) for name, caption, fn, args, f in jobs]
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return sweeps, images
+
+
+Table = tuple[list[list[str]], Sequence[str]]  # (rows, headers) for tabulate
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """What report.md and report.html both show, computed once from the sweeps."""
+
+    paragraphs: list[str]
+    cases: Table  # whole gradient per case
+    headline: Table  # best errors per argument
+    curves: dict[str, Table]  # every curve, per dtype
+    skipped: list[tuple[str, str]]  # (case, why it was not swept)
+
+
+def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
+    """The explanation and the tables of the report.
+
+    Args:
+      sweeps: case sweeps.
+
+    Returns:
+      The ReportText.
+    """
+    return ReportText(
+        paragraphs=explanation(sweeps),
+        cases=case_rows(sweeps),
+        headline=headline_rows(sweeps),
+        curves={dtype: (curve_rows(sweeps, dtype), CURVE_HEADERS) for dtype in sweep_module.DTYPES},
+        skipped=[(s.name, s.skipped) for s in sweeps if s.skipped],
+    )
+
+
+def render_markdown(
+    text: ReportText, images: Sequence[tuple[str, str, bytes]], seconds: float
+) -> str:
+    """report.md: explanation, tables, and links to the PNG files."""
+    parts = ["# Error versus h: forward, backward and central differences", ""]
+    parts += [*text.paragraphs, ""]
+    parts += ["## Whole gradient per case, float64 (every argument at one h)", ""]
+    parts += [tabulate(*text.cases, tablefmt="github", disable_numparse=True), ""]
+    parts += ["## Best errors per argument, float64", ""]
+    parts += [tabulate(*text.headline, tablefmt="github", disable_numparse=True), ""]
+    for dtype, table in text.curves.items():
+        parts += [f"## Every curve, {dtype}", ""]
+        parts += [tabulate(*table, tablefmt="github", disable_numparse=True), ""]
+    if text.skipped:
+        parts += ["## Not swept", ""] + [f"- {name}: {why}" for name, why in text.skipped] + [""]
+    parts += ["## Plots", ""]
+    parts += [f"![{caption}]({name})" for name, caption, _ in images]
+    parts += ["", f"_Sweep and report generated in {seconds:.1f} s._", ""]
+    return "\n".join(parts)
+
+
+CSS = """
+body { font-family: sans-serif; max-width: 1250px; margin: 1em auto; padding: 0 1em; }
+table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; }
+th { background: #eee; } img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+figure { margin: 0 0 1.5em; } figcaption { font-size: 13px; color: #444; }
+"""
+
+
+def render_html(text: ReportText, images: Sequence[tuple[str, str, bytes]], seconds: float) -> str:
+    """report.html: one page, no external resources (plots as data URIs)."""
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>gradcheck: error versus h</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>Error versus h: forward, backward and central differences</h1>",
+    ]
+    out += [f"<p>{html.escape(p)}</p>" for p in text.paragraphs if p]
+    out.append("<h2>Whole gradient per case, float64 (every argument at one h)</h2>")
+    out.append(tabulate(*text.cases, tablefmt="html", disable_numparse=True))
+    out.append("<h2>Best errors per argument, float64</h2>")
+    out.append(tabulate(*text.headline, tablefmt="html", disable_numparse=True))
+    out.append("<h2>Plots</h2>")
+    for _, caption, data in images:
+        encoded = base64.b64encode(data).decode("ascii")
+        out.append(
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    for dtype, table in text.curves.items():
+        out.append(f"<h2>Every curve, {dtype}</h2>")
+        out.append(tabulate(*table, tablefmt="html", disable_numparse=True))
+    if text.skipped:
+        out.append("<h2>Not swept</h2><ul>")
+        out += [f"<li>{html.escape(name)}: {html.escape(why)}</li>" for name, why in text.skipped]
+        out.append("</ul>")
+    out.append(f"<p><em>Sweep and report generated in {seconds:.1f} s.</em></p></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_report(
+    cases: Sequence[Case],
+    report_dir: str | Path,
+    command: Sequence[str] = (),
+    helper_process: bool = False,
+) -> dict[str, Any]:
+    """Sweep the cases and write report.md, report.html, sweep.json and the PNGs.
+
+    Args:
+      cases: the cases (those without a numerical check are listed as not swept).
+      report_dir: output folder.
+      command: the argv, recorded in sweep.json.
+      helper_process: draw figures in a spawned helper process while sweeping (the command
+        line does; a script calling this needs an ``if __name__ == "__main__"`` guard).
+
+    Returns:
+      {"paths": [written files], "seconds": wall time, "sweeps": the CaseSweeps}.
+    """
+    started = time.perf_counter()
+    sweeps, images = _sweep_and_draw(cases, helper_process)
+    seconds = time.perf_counter() - started
+    text = report_text(sweeps)
+    files: dict[str, bytes | str] = {name: data for name, _, data in images}
+    files["sweep.json"] = dumps_json(sweep_payload(sweeps, command, seconds))
+    files["report.md"] = render_markdown(text, images, seconds)
+    files["report.html"] = render_html(text, images, seconds)
+    paths = publish(report_dir, files)
+    return {"paths": paths, "seconds": time.perf_counter() - started, "sweeps": sweeps}
