@@ -372,3 +372,19 @@ def test_value_mismatch_prints_digits_that_differ_and_the_likely_cause():
 def test_a_tolerance_that_is_not_a_number_at_least_zero_is_refused(tol):
     with pytest.raises(ValueError, match="tol"):
         check(lambda v: float(np.sum(v**2)), lambda v: jnp.sum(v**2), np.ones(2), tol=tol)
+
+
+def test_non_finite_in_the_second_opinion_is_an_error_never_a_nan_tolerance():
+    x0 = np.array([0.5, -1.5])
+    step = 6.055454452393343e-06 * 1.0  # the default central step at |x_0| <= 1
+
+    def fn(x):
+        # wrong slope in x[0] (so the entry gets a second opinion), and NaN at half the step
+        if 0.3 * step < abs(x[0] - x0[0]) < 0.7 * step:
+            return float("nan")
+        return float(np.sum(x**2) + 0.1 * x[0])
+
+    result = check(fn, lambda v: jnp.sum(v**2), x0.copy(), checks=("numerical",))
+    record = _record(result, NUMERICAL, "x")
+    assert record.verdict == ERROR and "non-finite" in record.message
+    assert record.tolerance is None or np.isfinite(record.tolerance)
