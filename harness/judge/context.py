@@ -508,7 +508,7 @@ class CheckContext:
         except Exception as exc:
             message = f"fn raised {describe_exception(exc)} along a random direction"
             return self.record(NUMERICAL, arg, ERROR, message, **common)
-        if not np.isfinite(judged.got):
+        if judged.non_finite or not np.isfinite(judged.got):
             message = f"fn returned a non-finite value along a random direction (step {step:.3g})"
             return self.record(NUMERICAL, arg, ERROR, message, **common)
         where = f"direction {judged.worst_direction} of {k}"
@@ -567,7 +567,7 @@ class CheckContext:
             )
         except Exception:
             return None
-        if not (judged.agreed and np.isfinite(judged.got)):
+        if not judged.agreed or judged.non_finite or not np.isfinite(judged.got):
             return None
         names = ", ".join(self.names[p] for p in positions)
         text = (

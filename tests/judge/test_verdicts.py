@@ -31,7 +31,7 @@ def _record(result, kind, arg=None):
     return found[0]
 
 
-# --- max pooling on post-ReLU input: windows tied at 0 -------------------------------------------
+# --- max pooling on post-ReLU input: windows tied at 0 --------------------------------------------
 
 DOUT = np.array([[0.7, -1.3], [2.0, 0.4]])
 # 4x4 input, 2x2 windows: two windows all zero (ties at 0, as after a ReLU), two with one max.
@@ -172,7 +172,7 @@ def test_leaky_relu_subgradient(grad, expected):
     assert _record(result, ANALYTIC).verdict == expected
 
 
-# --- float32 ---------------------------------------------------------------------------------------
+# --- float32 --------------------------------------------------------------------------------------
 
 LEAF_X = np.array([0.5, -1.2, 3e5], dtype=np.float32)
 
@@ -246,7 +246,7 @@ def test_float32_backprop_is_replayed_in_float64(bump, expected):
         assert record.details["float64_replay_error"] < 1e-12 * scale
 
 
-# --- powerless checks and constant offsets ------------------------------------------------------
+# --- powerless checks and constant offsets --------------------------------------------------------
 
 OFFSET_X = np.array([0.3, -0.7, 1.1])
 
@@ -288,7 +288,7 @@ def test_a_shifted_gradient_is_never_a_pass_where_the_check_is_powerless():
     assert result.verdict == INCONCLUSIVE and not result.ok
 
 
-# --- jumps are not kinks -----------------------------------------------------------------------------
+# --- jumps are not kinks --------------------------------------------------------------------------
 
 
 def _huber(r, constant):
@@ -322,7 +322,7 @@ def test_staircase_is_never_a_pass():
     assert result.verdict not in OK_VERDICTS
 
 
-# --- steps and state ---------------------------------------------------------------------------------
+# --- steps and state ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("h", "expected"), [(None, PASS), (1e-300, ERROR)])
@@ -350,7 +350,7 @@ def test_state_that_starts_late(start, expected):
         assert "hidden state" in result.failures()[0].message
 
 
-# --- messages ----------------------------------------------------------------------------------------
+# --- messages -------------------------------------------------------------------------------------
 
 
 def test_value_mismatch_prints_digits_that_differ_and_the_likely_cause():
