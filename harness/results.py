@@ -77,7 +77,10 @@ class CheckRecord:
     """The outcome of one check of one argument of one case.
 
     ``tolerance`` is the tolerance the worst entry was judged by (tolerances are per entry, see
-    README "Tolerances"); ``max_rel_error`` is ``max_abs_error / max|expected|``.
+    docs/tolerances.md) and ``error_ratio`` that entry's error / tolerance, the largest over the
+    entries judged (above 1 only where the verdict is not a pass); ``max_rel_error`` is
+    ``max_abs_error`` over the gradient's scale (the largest exact entry over every
+    differentiated argument).
     """
 
     case: str
@@ -96,6 +99,7 @@ class CheckRecord:
     evaluations: int = 0
     kinks: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    error_ratio: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -140,10 +144,10 @@ class CheckResult:
         return self.verdict in OK_VERDICTS
 
     def _worst_check(self) -> CheckRecord | None:
-        judged = [c for c in self.checks if c.max_abs_error is not None and c.tolerance]
+        judged = [c for c in self.checks if c.error_ratio is not None]
         if not judged:
             return None
-        return max(judged, key=lambda c: c.max_abs_error / c.tolerance)
+        return max(judged, key=lambda c: c.error_ratio)
 
     @property
     def max_abs_error(self) -> float | None:

@@ -82,6 +82,14 @@ def _power_text(judged: DirectionalJudgement) -> str:
     )
 
 
+def _worst_ratio(judged: DirectionalJudgement) -> float | None:
+    """The largest error / tolerance over a directional check's directions."""
+    errors = judged.details["directional_errors"]
+    tolerances = judged.details["directional_tolerances"]
+    ratios = [e / t for e, t in zip(errors, tolerances, strict=True) if t > 0]
+    return max(ratios) if ratios else None
+
+
 def _rel(error: float, expected: np.ndarray) -> float:
     """A directional error relative to the exact gradient's root-mean-square entry."""
     scale = float(np.linalg.norm(expected)) / np.sqrt(expected.size)
@@ -212,7 +220,10 @@ class CheckContext:
             self.snapshot.restore()
         if isinstance(again, str) or not np.isfinite(again[0]):
             return 0.0
-        return abs(value - again[0])
+        # A gap the value check would call another function is no rounding (a float32-only
+        # branch of the code, say): it counts no further than the value tolerance.
+        cap = policy.value_tolerance(again[0], self.value_eps, None)
+        return min(abs(value - again[0]), cap)
 
     def value_scale(self, *values: float) -> float:
         """`tolerance.value_scale` of the values seen, with the float64 replay's gap."""
@@ -283,6 +294,8 @@ class CheckContext:
                     size=1,
                     dtype=str(self.value_dtype),
                     evaluations=2,
+                    error_ratio=error / tol if tol > 0 else None,
+                    details={"detectable_error": tol},
                 )
             )
         return ref
@@ -525,6 +538,7 @@ class CheckContext:
             max_abs_error=judged.max_abs_error,
             max_rel_error=_rel(judged.max_abs_error, expected),
             tolerance=judged.tolerance,
+            error_ratio=_worst_ratio(judged),
             worst=Entry(f"{arg}·v{judged.worst_direction}", (), judged.got, judged.expected),
             evaluations=judged.evaluations,
             details=judged.details,
@@ -587,6 +601,7 @@ class CheckContext:
                     max_abs_error=judged.max_abs_error,
                     max_rel_error=rel_error,
                     tolerance=judged.tolerance,
+                    error_ratio=_worst_ratio(judged),
                     worst=Entry(
                         f"joint·v{judged.worst_direction}", (), judged.got, judged.expected
                     ),

@@ -148,5 +148,6 @@ def judged_record(
         worst=worst,
         kinks=n_kinks,
         details=details,
+        error_ratio=float(ratio[worst_flat]) if judged.any() else None,
         **common,
     )

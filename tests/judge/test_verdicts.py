@@ -388,3 +388,25 @@ def test_non_finite_in_the_second_opinion_is_an_error_never_a_nan_tolerance():
     record = _record(result, NUMERICAL, "x")
     assert record.verdict == ERROR and "non-finite" in record.message
     assert record.tolerance is None or np.isfinite(record.tolerance)
+
+
+def test_a_float32_only_bug_cannot_widen_the_numerical_tolerance_past_the_value_check():
+    # The float64 replay's gap counts as fn's float32 rounding; a planted float32-only offset
+    # makes that gap large, but it counts no further than the value check's tolerance, and the
+    # value check itself fails.
+    x = np.array([0.5, -1.25, 2.0], dtype=np.float32)
+
+    def fn(v, planted):
+        value = float(np.sum(np.sin(v)))
+        return value + (1e-3 if planted and v.dtype == np.float32 else 0.0)
+
+    clean = check(lambda v: fn(v, False), lambda v: jnp.sum(jnp.sin(v)), x.copy())
+    bugged = check(lambda v: fn(v, True), lambda v: jnp.sum(jnp.sin(v)), x.copy())
+    assert clean.ok and _record(bugged, "value").verdict == FAIL and not bugged.ok
+    widened = (
+        _record(bugged, NUMERICAL).details["detectable_error"]
+        / _record(clean, NUMERICAL).details["detectable_error"]
+    )
+    # Uncapped, the gap of 1e-3 would be a value scale of 2e-3 / eps32 = 16777; the cap is
+    # 2 * 256 * max(|f|, 1) = 548 here, and the clean run's scale is at least 1.
+    assert widened <= 2 * 256 * max(abs(fn(x.astype(np.float64), False)), 1.0)
