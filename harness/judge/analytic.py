@@ -16,6 +16,7 @@ measured from the code under test widens it. Two refinements, neither of which a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,8 +24,8 @@ import numpy as np
 from harness.judge import kinks
 from harness.judge import tolerance as policy
 from harness.judge.differences import one_sided_slopes
-from harness.judge.records import describe_exception, first_non_finite
-from harness.results import ANALYTIC, ERROR, CheckRecord, Entry
+from harness.judge.records import describe_exception, first_non_finite, fmt
+from harness.results import ANALYTIC, ERROR, FAIL, CheckRecord, Entry
 
 if TYPE_CHECKING:
     from harness.judge.context import CheckContext
@@ -110,6 +111,7 @@ def check_analytic(
         error = np.abs(got.astype(np.float64) - expected).ravel()
         failed = ~(error <= tolerance)
         kink = np.zeros_like(failed)
+        replay_failed = np.zeros_like(failed)
         details: dict[str, Any] = {}
         if isinstance(replay, str):
             details["float64_replay"] = replay
@@ -122,26 +124,58 @@ def check_analytic(
                 np.abs(got.astype(np.float64) - again).max(initial=0.0)
             )
             # The math is wrong where the float64 replay misses at float64 tolerances.
-            failed |= ~(replay_error <= replay_tolerance)
+            replay_failed = ~(replay_error <= replay_tolerance)
+            failed |= replay_failed
         if failed.any():
             kink, failed, spent = _judge_kinks(run, pos, got, expected, failed)
             details["kink_evaluations"] = spent
-        records.append(
-            run.judged_record(
-                ANALYTIC,
-                pos,
-                got,
-                expected,
-                error,
-                tolerance,
-                failed,
-                kink,
-                size=int(got.size),
-                dtype=str(got.dtype),
-                details=details,
-            )
+        record = run.judged_record(
+            ANALYTIC,
+            pos,
+            got,
+            expected,
+            error,
+            tolerance,
+            failed,
+            kink,
+            size=int(got.size),
+            dtype=str(got.dtype),
+            details=details,
         )
+        wrong_math = replay_failed & failed & ~(error > tolerance)
+        if wrong_math.any():
+            # Failed by the replay alone: say so, with the replay's own numbers.
+            flat = int(np.argmax(np.where(wrong_math, replay_error / replay_tolerance, -1.0)))
+            index = tuple(int(i) for i in np.unravel_index(flat, expected.shape))
+            entry = Entry(arg, index, float(again.ravel()[flat]), float(expected.ravel()[flat]))
+            record = replace(
+                record,
+                verdict=FAIL,
+                worst=entry,
+                tolerance=float(replay_tolerance[flat]),
+                error_ratio=float(replay_error[flat] / replay_tolerance[flat]),
+                message=(
+                    f"the float64 replay of grad disagrees with jax.grad at {entry.describe()}: "
+                    f"got {fmt(entry.got)}, expected {fmt(entry.expected)} (abs error "
+                    f"{replay_error[flat]:.3g} > tolerance {replay_tolerance[flat]:.3g}), so the "
+                    "math is wrong, not float32 rounding (the float32 run is within its own "
+                    f"tolerance there); {int(wrong_math.sum())} of {error.size} entries"
+                ),
+            )
+        records.append(replace(record, message=record.message + _replay_text(details)))
     return records
+
+
+def _replay_text(details: dict[str, Any]) -> str:
+    """What the float64 replay said, for the message (empty for float64 code)."""
+    if "float32_rounding" in details:
+        return (
+            f"; float64 replay: error {details['float64_replay_error']:.3g}, float32 rounding "
+            f"{details['float32_rounding']:.3g}"
+        )
+    if "float64_replay" in details:
+        return f"; no float64 replay ({details['float64_replay']})"
+    return ""
 
 
 def _one_per_argument(out: Any, positions: list[int]) -> Any:

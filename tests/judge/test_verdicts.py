@@ -228,6 +228,28 @@ def net_backprop(w, x, y, bump_median=False):
     return grad
 
 
+def test_float64_replay_catches_what_float32_tolerances_cannot():
+    # 0.1% of the entry nearest 1% of the gradient's scale: an error of ~1e-5 of the scale, below
+    # the float32 tolerance (256 eps32 ~ 3e-5 of it) but far above the float64 replay's.
+    x, w, y = _float32_net()
+    exact = net_backprop(*(a.astype(np.float64) for a in (w, x, y)))
+    target = int(np.argmin(np.abs(np.abs(exact).ravel() - 0.01 * np.abs(exact).max())))
+
+    def grad(*args):
+        g = net_backprop(*args).copy()
+        g.flat[target] *= 1.001
+        return g
+
+    record = _record(check(net_loss, net_reference, w, x, y, wrt=0, grad=grad), ANALYTIC)
+    assert record.verdict == FAIL and record.worst.index == np.unravel_index(target, w.shape)
+    assert "float64 replay of grad disagrees" in record.message
+    # The float32 run alone is within the float32 tolerance there: 256 eps32 (|g_i| + G).
+    eps32, scale = float(np.finfo(np.float32).eps), float(np.abs(exact).max())
+    float32_error = abs(grad(w, x, y).flat[target] - exact.flat[target])
+    assert float32_error < 256 * eps32 * (abs(exact.flat[target]) + scale)
+    assert record.error_ratio > 1 and record.details["float64_replay_error"] > 1e-6 * scale
+
+
 @pytest.mark.parametrize(("bump", "expected"), [(False, PASS), (True, FAIL)])
 def test_float32_backprop_is_replayed_in_float64(bump, expected):
     x, w, y = _float32_net()
