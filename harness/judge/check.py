@@ -23,8 +23,8 @@ from harness import scratch as _scratch
 from harness.judge import tolerance as policy
 from harness.judge.analytic import check_analytic
 from harness.judge.context import CheckContext
-from harness.judge.directions import DEFAULT_DIRECTIONS, check_mode
 from harness.judge.inputs import CaseInputError, Snapshot, argument_names, resolve_wrt
+from harness.judge.probes import AUTO_FULL_UP_TO, DEFAULT_PROBES, check_mode
 from harness.judge.tolerance import Tolerance
 from harness.results import (
     ANALYTIC,
@@ -49,8 +49,8 @@ def check(
     checks: Sequence[str] | None = None,
     name: str | None = None,
     numerical_gradient: Callable[..., np.ndarray] | None = None,
-    mode: str = "full",
-    directions: int = DEFAULT_DIRECTIONS,
+    mode: str = "auto",
+    probes: int = DEFAULT_PROBES,
     seed: int = 0,
     batched: bool = False,
 ) -> CheckResult:
@@ -72,12 +72,16 @@ def check(
       name: the case's name, for messages.
       numerical_gradient: the finite-difference routine under test (default
         harness.scratch.numerical_gradient); same signature.
-      mode: "full" (every entry by finite differences, 2n evaluations per argument) or "fast"
-        (central slopes along ``directions`` seeded random unit directions, 2k evaluations per
-        argument; an argument whose slopes disagree gets the full check, which names the worst
-        entries). Fast mode always uses central slopes; the analytic check is the same in both.
-      directions: k, the number of random directions per argument in fast mode.
-      seed: seed of those directions (same seed, same directions).
+      mode: how the numerical gradient is checked. "full": every entry by finite differences
+        (2n evaluations per argument), with the routine under test. "probe" (alias "fast"): k
+        Rademacher probes through every differentiated argument at once, each coordinate moved
+        by its own full-mode step (2k evaluations in all, docs/fast-mode.md); an error in any
+        entry above its full-mode tolerance is missed with probability <= 2^-k, and a probe that
+        disagrees is bisected down to the entries, judged as the full check judges them.
+        "auto" (default): full for arguments of up to AUTO_FULL_UP_TO entries, probes above,
+        and full everywhere when a ``numerical_gradient`` routine of the case's own is checked.
+      probes: k, the number of probes (default 20: miss probability 2^-20, about 1e-6).
+      seed: seed of the probes' signs (same seed, same probes).
       batched: fn accepts each differentiated argument with an extra leading axis of copies and
         returns one value per copy; the full check then evaluates blocks of perturbations per call
         (harness.scratch.numerical_gradient_batched) unless ``numerical_gradient`` is given.
@@ -86,7 +90,7 @@ def check(
       A CheckResult with one record per check and differentiated argument.
     """
     policy.check_scheme(scheme)
-    check_mode(mode, directions)
+    check_mode(mode, probes)
     wanted = _wanted_checks(checks, grad)
     name = name or getattr(fn, "__name__", "case")
     args_list = list(args)
@@ -109,30 +113,23 @@ def check(
         exact = run.exact_gradient(records, positions)
         if exact is None:
             return CheckResult(name, tuple(records))
-        joint = None
-        if NUMERICAL in wanted and mode == "fast" and len(positions) > 1:
-            if all(args_list[p].size > directions for p in positions):
-                joint = run.joint_directional(
-                    positions, exact, h, fn_value, ref_value, directions, seed
+        if NUMERICAL in wanted:
+            records.extend(
+                _numerical_records(
+                    run,
+                    positions,
+                    exact,
+                    mode,
+                    probes,
+                    seed,
+                    numerical_gradient,
+                    scheme,
+                    h,
+                    fn_value,
+                    ref_value,
+                    batched,
                 )
-        if joint is not None:
-            records.extend(joint)
-        elif NUMERICAL in wanted:
-            routine = numerical_gradient or _scratch.numerical_gradient
-            batched = batched and numerical_gradient is None
-            for pos in positions:
-                fast = None
-                if mode == "fast" and args_list[pos].size > directions:
-                    fast = run.directional(
-                        pos, exact[pos], h, fn_value, ref_value, directions, seed
-                    )
-                    if fast.ok:
-                        records.append(fast)
-                        continue
-                full = run.numerical(
-                    pos, exact[pos], routine, scheme, h, fn_value, ref_value, batched
-                )
-                records.append(_after_fast(full, fast) if mode == "fast" else full)
+            )
         if ANALYTIC in wanted and grad is not None:
             records.extend(check_analytic(run, grad, positions, exact))
         return CheckResult(name, tuple(records))
@@ -187,13 +184,42 @@ def _wanted_checks(checks: Sequence[str] | None, grad: Callable[..., Any] | None
     return set(checks)
 
 
-def _after_fast(full: CheckRecord, fast: CheckRecord | None) -> CheckRecord:
-    """The full check run in fast mode: because a direction disagreed, or the argument is so small
-    that the full check is no dearer than the directions."""
-    if fast is None:
-        details = {**full.details, "mode": "fast", "full_check": "argument has <= k entries"}
-        return replace(full, details=details)
-    details = {**full.details, **fast.details, "full_check": "a direction disagreed"}
-    message = f"fast mode: {fast.message}; full check: {full.message}"
-    evaluations = full.evaluations + fast.evaluations
-    return replace(full, message=message, details=details, evaluations=evaluations)
+def _numerical_records(
+    run: CheckContext,
+    positions: list[int],
+    exact: dict[int, np.ndarray],
+    mode: str,
+    probes: int,
+    seed: int,
+    numerical_gradient: Callable[..., np.ndarray] | None,
+    scheme: str,
+    h: float | None,
+    fn_value: float,
+    ref_value: float,
+    batched: bool,
+) -> list[CheckRecord]:
+    """The numerical check of every differentiated argument, in position order: probes where the
+    mode asks for them, the full per-entry check elsewhere (and wherever a probe's disagreement
+    could not be traced to entries)."""
+    args = run.args
+    if mode == "full" or (mode == "auto" and numerical_gradient is not None):
+        probed: list[int] = []
+    elif mode == "auto":
+        probed = [p for p in positions if args[p].size > AUTO_FULL_UP_TO]
+    else:
+        probed = list(positions)
+    found = run.probe(probed, exact, h, fn_value, ref_value, probes, seed) if probed else {}
+    untraced = found is None
+    routine = numerical_gradient or _scratch.numerical_gradient
+    batched = batched and numerical_gradient is None
+    records = []
+    for pos in positions:
+        if found and pos in found:
+            records.append(found[pos])
+            continue
+        full = run.numerical(pos, exact[pos], routine, scheme, h, fn_value, ref_value, batched)
+        if untraced and pos in probed:
+            note = "a probe disagreed and was not traced to entries, so every entry was checked"
+            full = replace(full, details={**full.details, "mode": "probe", "full_check": note})
+        records.append(full)
+    return records

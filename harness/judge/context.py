@@ -13,10 +13,11 @@ import numpy as np
 
 from harness import scratch as _scratch
 from harness.judge import tolerance as policy
-from harness.judge.directions import DirectionalJudgement, judge_directions
 from harness.judge.entries import judge_entries
 from harness.judge.inputs import Snapshot
+from harness.judge.probes import Prober, Space, judge_entries_at, probe
 from harness.judge.records import (
+    POWER_FRACTION,
     describe_exception,
     first_non_finite,
     fmt,
@@ -26,6 +27,7 @@ from harness.judge.records import (
 from harness.results import (
     ERROR,
     FAIL,
+    INCONCLUSIVE,
     NON_FINITE,
     NONDETERMINISTIC,
     NUMERICAL,
@@ -34,9 +36,6 @@ from harness.results import (
     CheckRecord,
     Entry,
 )
-
-# The direction stream of the joint check (per-argument streams use the argument's position).
-JOINT_STREAM = 1_000_003
 
 
 def _oracle() -> Any:
@@ -61,6 +60,20 @@ def _scalar(out: Any) -> tuple[float, np.dtype] | str:
 NEAR_MISS = 1e-6
 
 
+def _power_check(record: CheckRecord, detectable: float, scale: float) -> CheckRecord:
+    """An agreeing probe record is inconclusive where it could not have caught an error of
+    POWER_FRACTION of the gradient's scale (as judged records are)."""
+    if scale > 0 and detectable > POWER_FRACTION * scale:
+        return replace(
+            record,
+            verdict=INCONCLUSIVE,
+            message=f"the probes' tolerance ({detectable:.3g}) is more than {POWER_FRACTION:g} "
+            f"of the gradient's scale ({scale:.3g}): this check could not have caught an error "
+            "that size",
+        )
+    return record
+
+
 def _value_cause(error: float, reference: float) -> str:
     """The likely reason a value differs from the reference's, from how far it is off."""
     if error <= NEAR_MISS * max(abs(reference), 1.0):
@@ -71,29 +84,6 @@ def _value_cause(error: float, reference: float) -> str:
             "give the value check its own tol={'value': ...}"
         )
     return "fn computes a different function (or is checked against the wrong reference)"
-
-
-def _power_text(judged: DirectionalJudgement) -> str:
-    """What a directional check can catch: the error norm and the probability."""
-    bound = judged.details["detectable_error_norm"]
-    return (
-        f"catches gradient errors of norm >= {bound:.3g} "
-        f"with probability >= {1 - judged.details['miss_probability']:g}"
-    )
-
-
-def _worst_ratio(judged: DirectionalJudgement) -> float | None:
-    """The largest error / tolerance over a directional check's directions."""
-    errors = judged.details["directional_errors"]
-    tolerances = judged.details["directional_tolerances"]
-    ratios = [e / t for e, t in zip(errors, tolerances, strict=True) if t > 0]
-    return max(ratios) if ratios else None
-
-
-def _rel(error: float, expected: np.ndarray) -> float:
-    """A directional error relative to the exact gradient's root-mean-square entry."""
-    scale = float(np.linalg.norm(expected)) / np.sqrt(expected.size)
-    return error / scale if scale else error
 
 
 class CheckContext:
@@ -499,53 +489,7 @@ class CheckContext:
             "state or draws random numbers; fix its seed or pass the state in",
         )
 
-    def directional(
-        self,
-        pos: int,
-        expected: np.ndarray,
-        h: float | None,
-        fn_value: float,
-        ref_value: float,
-        k: int,
-        seed: int,
-    ) -> CheckRecord:
-        """Fast mode: slopes of fn along k seeded random directions against the exact ones."""
-        x = self.args[pos]
-        arg = self.names[pos]
-        step = policy.step(h, x.dtype, "central")
-        common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": "central", "h": step}
-        try:
-            judged = self._judge_directions(
-                lambda _: self.fn(*self.args), x, expected, step, fn_value, ref_value, k, seed, pos
-            )
-        except Exception as exc:
-            message = f"fn raised {describe_exception(exc)} along a random direction"
-            return self.record(NUMERICAL, arg, ERROR, message, **common)
-        if judged.non_finite or not np.isfinite(judged.got):
-            message = f"fn returned a non-finite value along a random direction (step {step:.3g})"
-            return self.record(NUMERICAL, arg, ERROR, message, **common)
-        where = f"direction {judged.worst_direction} of {k}"
-        text = (
-            f"slope along {where}: got {fmt(judged.got)}, expected {fmt(judged.expected)} "
-            f"(abs error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
-            + _power_text(judged)
-        )
-        return self.record(
-            NUMERICAL,
-            arg,
-            PASS if judged.agreed else FAIL,
-            text,
-            max_abs_error=judged.max_abs_error,
-            max_rel_error=_rel(judged.max_abs_error, expected),
-            tolerance=judged.tolerance,
-            error_ratio=_worst_ratio(judged),
-            worst=Entry(f"{arg}·v{judged.worst_direction}", (), judged.got, judged.expected),
-            evaluations=judged.evaluations,
-            details=judged.details,
-            **common,
-        )
-
-    def joint_directional(
+    def probe(
         self,
         positions: list[int],
         exact: dict[int, np.ndarray],
@@ -554,96 +498,126 @@ class CheckContext:
         ref_value: float,
         k: int,
         seed: int,
-    ) -> list[CheckRecord] | None:
-        """Fast mode's first look: k random directions through all differentiated arguments at
-        once (2k evaluations in all, not 2k per argument). Records when they agree; None when a
-        direction disagrees, the arguments mix dtypes, or fn fails, so that the per-argument
-        directions (and then the full check) can find and name the culprit.
+    ) -> dict[int, CheckRecord] | None:
+        """Probe mode over these arguments jointly (probes.py): records per position, or None
+        when a probe disagreed and could not be traced to entries (the caller then runs the full
+        per-entry check).
         """
-        dtypes = {self.args[p].dtype for p in positions}
-        if len(dtypes) != 1:
-            return None
-        dtype = dtypes.pop()
-        shapes = [self.args[p].shape for p in positions]
-        bounds = np.cumsum([0] + [self.args[p].size for p in positions])
-        joint = np.concatenate([self.args[p].ravel() for p in positions])
-        joint_exact = np.concatenate([exact[p].ravel() for p in positions])
-
-        def f(z: np.ndarray) -> Any:
-            for p, shape, lo, hi in zip(positions, shapes, bounds[:-1], bounds[1:], strict=True):
-                np.copyto(self.args[p], z[lo:hi].reshape(shape))
-            return self.fn(*self.args)
-
-        step = policy.step(h, dtype, "central")
-        try:
-            judged = self._judge_directions(
-                f, joint, joint_exact, step, fn_value, ref_value, k, seed, JOINT_STREAM
-            )
-        except Exception:
-            return None
-        if not judged.agreed or judged.non_finite or not np.isfinite(judged.got):
-            return None
-        names = ", ".join(self.names[p] for p in positions)
-        text = (
-            f"{k} random directions through all of ({names}) agree with jax.grad (worst: abs "
-            f"error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
-            + _power_text(judged)
+        arrays = [self.args[p] for p in positions]
+        units = {p: policy.step(h, self.args[p].dtype, "central") for p in positions}
+        steps = np.concatenate(
+            [policy.entry_steps(self.args[p], units[p]).ravel() for p in positions]
         )
-        rel_error = _rel(judged.max_abs_error, joint_exact)
-        records = []
-        for i, p in enumerate(positions):
-            records.append(
-                self.record(
-                    NUMERICAL,
-                    self.names[p],
-                    PASS,
-                    text,
-                    max_abs_error=judged.max_abs_error,
-                    max_rel_error=rel_error,
-                    tolerance=judged.tolerance,
-                    error_ratio=_worst_ratio(judged),
-                    worst=Entry(
-                        f"joint·v{judged.worst_direction}", (), judged.got, judged.expected
-                    ),
-                    evaluations=judged.evaluations if i == 0 else 0,
-                    details={**judged.details, "joint": names},
-                    size=int(self.args[p].size),
-                    dtype=str(dtype),
-                    scheme="central",
-                    h=step,
-                )
-            )
-        return records
+        joint_exact = np.concatenate([exact[p].ravel() for p in positions])
+        space = Space(positions, arrays, steps, joint_exact)
+        scale = self.value_scale(fn_value, ref_value)
+        override = self.tolerances.get(NUMERICAL)
 
-    def _judge_directions(
-        self,
-        f: Callable[[np.ndarray], Any],
-        x: np.ndarray,
-        expected: np.ndarray,
-        step: float,
-        fn_value: float,
-        ref_value: float,
-        k: int,
-        seed: int,
-        position: int,
-    ) -> DirectionalJudgement:
-        """`judge_directions` under this case's value scale and tolerances; the arguments are
-        restored afterwards, whether it returns or raises."""
-        try:
-            return judge_directions(
-                f,
-                x,
-                expected,
-                h=step,
-                value_scale=self.value_scale(fn_value, ref_value),
+        def third(directions: list[np.ndarray]) -> np.ndarray:
+            return _oracle().taylor_coefficients(self.reference, self.args, positions, directions)[
+                :, 3
+            ]
+
+        prober = Prober(lambda: self.fn(*self.args), space, third, self.value_eps, scale, override)
+
+        def judge_leaves(which: int, entries: list[tuple[int, ...]]):
+            pos = positions[which]
+            return judge_entries_at(
+                lambda _: self.fn(*self.args),
+                self.args[pos],
+                exact[pos],
+                entries,
+                h=units[pos],
+                value_scale=scale,
                 value_eps=self.value_eps,
-                k=k,
-                seed=seed,
-                position=position,
-                tol_override=self.tolerances.get(NUMERICAL),
+                tol_override=override,
             )
+
+        try:
+            outcome = probe(prober, k, seed, judge_leaves)
+        except Exception:  # the case's own code raised: the full check says where
+            return None
         finally:
             self.snapshot.restore()
+        failed = any(judged.failed.any() for _, judged in outcome.judged.values())
+        explained = failed or any(judged.kink.any() for _, judged in outcome.judged.values())
+        if not outcome.traced or (not outcome.agreed and not explained):
+            return None
+        if outcome.more and not failed:
+            return None  # kinks found, and more disagreement behind them: every entry decides
+        if any(j.non_finite is not None for _, j in outcome.judged.values()):
+            return None
+        names = ", ".join(self.names[p] for p in positions)
+        records: dict[int, CheckRecord] = {}
+        for which, pos in enumerate(positions):
+            readings = outcome.readings_of(which)
+            if which not in outcome.judged and any(r.disagrees for r in readings):
+                return None  # an argument's own probes disagree and no entry was judged
+            ratios = [abs(r.residual) / r.tolerance for r in readings if r.tolerance > 0]
+            worst = int(np.argmax(ratios)) if ratios else 0
+            x = self.args[pos]
+            smallest = float(policy.entry_steps(x, units[pos]).min())
+            reading = readings[worst]
+            detectable = max(r.tolerance for r in readings) / smallest
+            details = {
+                "mode": "probe",
+                "probes": k,
+                "seed": int(seed),
+                "probed": names,
+                "miss_probability": 2.0**-k,
+                "detectable_error": detectable,
+                "probe_residuals": [float(r.residual) for r in readings],
+                "probe_tolerances": [float(r.tolerance) for r in readings],
+            }
+            common = {
+                "size": int(x.size),
+                "dtype": str(x.dtype),
+                "scheme": "central",
+                "h": units[pos],
+                "evaluations": outcome.evaluations if which == 0 else 0,
+            }
+            if which in outcome.judged:
+                numeric, judged = outcome.judged[which]
+                entries = ", ".join(
+                    Entry(self.names[pos], i).describe() for i in outcome.leaves[which][:5]
+                )
+                details["localised"] = entries
+                record = self.judged_record(
+                    NUMERICAL,
+                    pos,
+                    numeric,
+                    exact[pos],
+                    judged.error,
+                    judged.tolerance,
+                    judged.failed,
+                    judged.kink,
+                    jump=judged.jump,
+                    details=details,
+                    **common,
+                )
+                prefix = f"probe mode: {k} probes through ({names}), localised to {entries}: "
+                records[pos] = replace(record, message=prefix + record.message)
+                continue
+            error = abs(reading.residual) / smallest
+            tolerance = reading.tolerance / smallest
+            through = names if which not in outcome.blocks else self.names[pos]
+            record = self.record(
+                NUMERICAL,
+                self.names[pos],
+                PASS,
+                f"{k} probes through all of ({through}) agree with jax.grad (worst residual "
+                f"{ratios[worst] if ratios else 0.0:.2g} of its tolerance); an error in any entry "
+                f"above its tolerance (<= {detectable:.3g}) is missed with probability <= 2^-{k}",
+                max_abs_error=error,
+                max_rel_error=error / self.gradient_scale if self.gradient_scale else error,
+                tolerance=tolerance,
+                worst=Entry(f"probe{worst}", (), None, None),
+                error_ratio=ratios[worst] if ratios else None,
+                details=details,
+                **common,
+            )
+            records[pos] = _power_check(record, detectable, self.gradient_scale)
+        return records
 
     def reference_at(self, pos: int, moved: np.ndarray) -> float:
         """The reference's value (float64) with argument ``pos`` replaced by ``moved``."""

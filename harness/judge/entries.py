@@ -230,7 +230,10 @@ def _refine(
         evaluations += 3
     gain = 2.0 ** policy.ORDER[scheme]
     truncation = gain * abs(current - previous) / (gain - 1.0)
-    refined_bound = safety * rounding * 2**halvings + 2.0 * truncation
+    # Judged at the rounding bound of the original step, not of the refined one: a refined step
+    # rounds worse, and its looser bound would let an error of a few tolerances through (the
+    # bug itself is what sent the entry here).
+    refined_bound = safety * rounding + 2.0 * truncation
     matches = abs(current - exact) <= refined_bound
     tolerance = safety * rounding + abs(at_h - current) + refined_bound
     return _Refined(consistent and matches, tolerance, evaluations)

@@ -19,6 +19,7 @@ The curve fits and the error model live in `harness.sweep.model`.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +30,6 @@ import numpy as np
 
 from harness import oracle
 from harness.judge import tolerance as policy
-from harness.judge.directions import unit_directions
 from harness.judge.inputs import CaseInputError, argument_names, resolve_wrt
 from harness.results import NUMERICAL
 from harness.suite.case import Case
@@ -95,6 +95,25 @@ def _quiet() -> Iterator[None]:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@functools.lru_cache(maxsize=8)
+def unit_directions(shape: tuple[int, ...], k: int, seed: int) -> np.ndarray:
+    """k seeded unit vectors of the given shape, uniform on the sphere (read-only, cached).
+
+    Args:
+      shape: the argument's shape.
+      k: how many directions.
+      seed: a seed for ``np.random.default_rng``.
+
+    Returns:
+      A float64 array of shape (k, *shape), each slice of unit Euclidean norm.
+    """
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((k, int(np.prod(shape, dtype=np.int64))))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v.flags.writeable = False
+    return v.reshape((k, *shape))
 
 
 def _differences(
