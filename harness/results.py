@@ -24,10 +24,12 @@ RESULTS_VERSION = 1
 # Verdicts, from best to worst. A case's verdict is the worst of its checks.
 PASS = "pass"
 KINK = "kink"  # the function has a kink within the step; exact gradient lies between the slopes
+# The check could not have caught an error of POWER_FRACTION of the gradient's scale: not a pass.
+INCONCLUSIVE = "inconclusive"
 FAIL = "fail"
 NONDETERMINISTIC = "non-deterministic"  # the function mutates its input or changes between calls
 ERROR = "error"  # the check could not be carried out (raised, non-finite, bad input)
-VERDICTS = (PASS, KINK, FAIL, NONDETERMINISTIC, ERROR)
+VERDICTS = (PASS, KINK, INCONCLUSIVE, FAIL, NONDETERMINISTIC, ERROR)
 OK_VERDICTS = frozenset({PASS, KINK})
 
 # Check kinds.

@@ -102,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.time()
     command = ["gradcheck", *sys.argv[1:]]
     # Not type=positive_int: main() returns 2 here rather than raising SystemExit from argparse
-    # (tests/test_directional.py::test_cli_fast_flag asserts the return value).
+    # (tests/judge/test_directions.py::test_cli_fast_flag asserts the return value).
     if args.directions is not None and args.directions < 1:
         raise UsageError(f"--directions must be at least 1, got {args.directions}")
     cases, errors = collect_cases(args.paths, args.keywords)

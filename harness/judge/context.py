@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,13 @@ from harness.judge import tolerance as policy
 from harness.judge.directions import DirectionalJudgement, judge_directions
 from harness.judge.entries import judge_entries
 from harness.judge.inputs import Snapshot
-from harness.judge.records import describe_exception, first_non_finite, fmt, judged_record
+from harness.judge.records import (
+    describe_exception,
+    first_non_finite,
+    fmt,
+    fmt_pair,
+    judged_record,
+)
 from harness.results import (
     ERROR,
     FAIL,
@@ -48,6 +55,22 @@ def _scalar(out: Any) -> tuple[float, np.dtype] | str:
         return f"returned an array of shape {arr.shape}; a checked function must return a scalar"
     dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
     return float(arr.reshape(())), dtype
+
+
+# A value that agrees to this relative error has the right function, computed differently.
+NEAR_MISS = 1e-6
+
+
+def _value_cause(error: float, reference: float) -> str:
+    """The likely reason a value differs from the reference's, from how far it is off."""
+    if error <= NEAR_MISS * max(abs(reference), 1.0):
+        return (
+            "the digits agree to about 1e-6 or better, so fn most likely computes the right "
+            "function another way: an approximation (a solver's tolerance, a truncated series) or "
+            "cancellation (the value is a small difference of large terms); if that is expected, "
+            "give the value check its own tol={'value': ...}"
+        )
+    return "fn computes a different function (or is checked against the wrong reference)"
 
 
 def _power_text(judged: DirectionalJudgement) -> str:
@@ -89,6 +112,10 @@ class CheckContext:
         # set by evaluate_reference.
         self.positions: list[int] = []
         self._exact: list[np.ndarray] | Exception = []
+        # The largest |exact gradient entry| over every differentiated argument (exact_gradient).
+        self.gradient_scale = 0.0
+        # A float32 fn's value against its float64 replay (evaluate_fn): its measured rounding.
+        self.value_noise = 0.0
 
     def record(
         self, check: str, arg: str | None, verdict: str, message: str, **kw: Any
@@ -152,14 +179,44 @@ class CheckContext:
                     VALUE,
                     None,
                     NONDETERMINISTIC,
-                    f"fn returned {fmt(first)} then {fmt(second)} at the same point: it keeps "
+                    f"fn returned {fmt_pair(first, second)} at the same point: it keeps "
                     "hidden state or draws random numbers; fix its seed or pass the state in",
                 )
             )
             return None
-        self.value_eps = policy.eps(dtype)
-        self.value_dtype = np.dtype(np.float32 if dtype.itemsize <= 4 else np.float64)
+        # fn computes in the lowest precision among its floating inputs and its output: a float32
+        # computation returned as float(...) is still float32 arithmetic.
+        computed = policy.computation_dtype(self.args, dtype)
+        self.value_eps = policy.eps(computed)
+        self.value_dtype = computed
+        if computed == np.float32:
+            self.value_noise = self._float64_replay_gap(first)
         return first
+
+    def _float64_replay_gap(self, value: float) -> float:
+        """|fn(x) - fn(x promoted to float64)|: a float32 evaluation's real rounding.
+
+        The replay runs the same code, so a bug is in both values and only the rounding is in
+        their gap; code that is not dtype-generic (raises, or is not finite) gives 0 and is judged
+        by the error model alone.
+        """
+        promoted = [
+            a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32 else a
+            for a in self.args
+        ]
+        try:
+            again = _scalar(self.fn(*promoted))
+        except Exception:  # the case's own code: no replay, the model stands alone
+            return 0.0
+        finally:
+            self.snapshot.restore()
+        if isinstance(again, str) or not np.isfinite(again[0]):
+            return 0.0
+        return abs(value - again[0])
+
+    def value_scale(self, *values: float) -> float:
+        """`tolerance.value_scale` of the values seen, with the float64 replay's gap."""
+        return policy.value_scale(*values, noise=self.value_noise, value_eps=self.value_eps)
 
     def evaluate_reference(
         self,
@@ -210,8 +267,8 @@ class CheckContext:
             message = (
                 f"fn = {fmt(got)}, reference = {fmt(ref)}"
                 if ok
-                else f"fn returned {fmt(got)} but the reference gives {fmt(ref)} "
-                f"(error {error:.3g} > tolerance {tol:.3g}): fn computes a different function"
+                else f"fn returned {fmt_pair(got, ref, ' but the reference gives ')} "
+                f"(error {error:.3g} > tolerance {tol:.3g}): {_value_cause(error, ref)}"
             )
             records.append(
                 self.record(
@@ -244,6 +301,7 @@ class CheckContext:
             )
             return None
         exact = dict(zip(positions, grads, strict=True))
+        self.gradient_scale = max((float(np.abs(g).max(initial=0.0)) for g in grads), default=0.0)
         for pos, g in exact.items():
             index = first_non_finite(g)
             if index is not None:
@@ -278,6 +336,19 @@ class CheckContext:
         arg = self.names[pos]
         step = policy.step(h, x.dtype, scheme)
         common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": scheme, "h": step}
+        unresolved = policy.unresolved_entry(x, step)
+        if unresolved is not None:
+            entry = Entry(arg, unresolved)
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"the step {step:.3g} is below the resolution of {entry.describe()} = "
+                f"{x[unresolved]!r} in {x.dtype} (x + h == x): every quotient would be 0; use a "
+                "larger h (or the default)",
+                worst=entry,
+                **common,
+            )
 
         def f(_: np.ndarray) -> Any:
             return self.fn(*self.args)
@@ -333,22 +404,48 @@ class CheckContext:
                 worst=entry,
                 **common,
             )
-        judged = judge_entries(
-            f,
-            x,
-            numeric,
-            expected,
-            scheme=scheme,
-            h=step,
-            value_scale=policy.value_scale(fn_value, ref_value),
-            value_eps=self.value_eps,
-            tol_override=self.tolerances.get(NUMERICAL),
-            evaluations=evaluations,
-            base_value=fn_value,
-            exact_at=lambda moved: self.exact_at(pos, moved),
-        )
-        self.snapshot.restore()
-        evaluations = (x.size * (2 if scheme == "central" else 1)) + judged.evaluations
+        try:
+            judged = judge_entries(
+                f,
+                x,
+                numeric,
+                expected,
+                scheme=scheme,
+                h=step,
+                value_scale=self.value_scale(fn_value, ref_value),
+                value_eps=self.value_eps,
+                tol_override=self.tolerances.get(NUMERICAL),
+                evaluations=evaluations,
+                base_value=fn_value,
+            )
+            again = self.fn(*self.args)
+        except Exception as exc:  # the case's own code, at a step of the second opinion
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"fn raised {describe_exception(exc)} while the judge re-measured an entry at "
+                "smaller steps",
+                **common,
+            )
+        finally:
+            self.snapshot.restore()
+        if judged.non_finite is not None:
+            entry = Entry(arg, judged.non_finite)
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"fn returned a non-finite value near {entry.describe()} when the judge "
+                f"re-measured it at steps {step:.3g}/2 and /4: the point is too close to the edge "
+                "of fn's domain",
+                worst=entry,
+                **common,
+            )
+        drifted = self.drift_record(again, fn_value, "after the numerical check")
+        if drifted is not None:
+            return replace(drifted, check=NUMERICAL, arg=arg, **common)
+        evaluations = (x.size * (2 if scheme == "central" else 1)) + judged.evaluations + 1
         return self.judged_record(
             NUMERICAL,
             pos,
@@ -358,8 +455,35 @@ class CheckContext:
             judged.tolerance,
             judged.failed,
             judged.kink,
+            jump=judged.jump,
             evaluations=evaluations,
             **common,
+        )
+
+    def drift_record(self, out: Any, first: float, when: str) -> CheckRecord | None:
+        """A non-deterministic record when fn's value at the base point changed since the start.
+
+        A function with hidden state may start drifting only after a few calls; evaluating the
+        base point again after the whole check catches that where two calls at the start did not.
+
+        Args:
+          out: fn's output at the base point now.
+          first: its value at the start.
+          when: when ``out`` was taken, for the message.
+
+        Returns:
+          The record, or None when the two values are bit-identical.
+        """
+        scalar = _scalar(out)
+        now = scalar[0] if not isinstance(scalar, str) else float("nan")
+        if np.float64(now).tobytes() == np.float64(first).tobytes():
+            return None
+        return self.record(
+            VALUE,
+            None,
+            NONDETERMINISTIC,
+            f"fn returned {fmt_pair(first, now)} at the same point ({when}): it keeps hidden "
+            "state or draws random numbers; fix its seed or pass the state in",
         )
 
     def directional(
@@ -384,7 +508,7 @@ class CheckContext:
         except Exception as exc:
             message = f"fn raised {describe_exception(exc)} along a random direction"
             return self.record(NUMERICAL, arg, ERROR, message, **common)
-        if not np.isfinite(judged.got):
+        if judged.non_finite or not np.isfinite(judged.got):
             message = f"fn returned a non-finite value along a random direction (step {step:.3g})"
             return self.record(NUMERICAL, arg, ERROR, message, **common)
         where = f"direction {judged.worst_direction} of {k}"
@@ -443,7 +567,7 @@ class CheckContext:
             )
         except Exception:
             return None
-        if not (judged.agreed and np.isfinite(judged.got)):
+        if not judged.agreed or judged.non_finite or not np.isfinite(judged.got):
             return None
         names = ", ".join(self.names[p] for p in positions)
         text = (
@@ -496,7 +620,7 @@ class CheckContext:
                 x,
                 expected,
                 h=step,
-                value_scale=policy.value_scale(fn_value, ref_value),
+                value_scale=self.value_scale(fn_value, ref_value),
                 value_eps=self.value_eps,
                 k=k,
                 seed=seed,
@@ -506,20 +630,19 @@ class CheckContext:
         finally:
             self.snapshot.restore()
 
-    def exact_with(self, args: list[Any]) -> list[np.ndarray]:
-        """jax.grad(reference) at other argument values, one array per differentiated position.
-
-        Asks for every position, as evaluate_reference did, so the compiled value_and_grad is
-        reused rather than a new one compiled per argument.
-        """
-        return _oracle().gradient(self.reference, args, self.positions)
-
-    def exact_at(self, pos: int, moved: np.ndarray) -> np.ndarray:
-        """jax.grad(reference) with respect to argument ``pos``, at another value of it."""
+    def reference_at(self, pos: int, moved: np.ndarray) -> float:
+        """The reference's value (float64) with argument ``pos`` replaced by ``moved``."""
         args = list(self.args)
         args[pos] = moved
-        return self.exact_with(args)[self.positions.index(pos)]
+        return _oracle().value(self.reference, args)
 
     def judged_record(self, kind: str, pos: int, *arrays: np.ndarray, **common: Any) -> CheckRecord:
-        """`records.judged_record` for the argument at ``pos``."""
-        return judged_record(self.name, kind, self.names[pos], *arrays, **common)
+        """`records.judged_record` for the argument at ``pos``, at this case's gradient scale."""
+        return judged_record(
+            self.name,
+            kind,
+            self.names[pos],
+            *arrays,
+            gradient_scale=self.gradient_scale,
+            **common,
+        )

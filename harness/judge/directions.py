@@ -139,6 +139,7 @@ class DirectionalJudgement:
     expected: float
     evaluations: int
     details: dict = field(default_factory=dict)
+    non_finite: bool = False  # fn was not finite at some step along some direction
 
 
 def judge_directions(
@@ -177,6 +178,7 @@ def judge_directions(
     rounding = policy.ROUNDING_FACTOR["central"] * value_eps * value_scale / step
     errors, tolerances, got_all, expected_all = [], [], [], []
     evaluations = 0
+    non_finite = False
     for v in random_directions(tuple(x.shape), k, int(seed), int(position)):
         got = central_slope(f, x, v, step)
         evaluations += 2
@@ -190,6 +192,8 @@ def judge_directions(
             expected_half, _ = _exact_slope(saved, x.dtype, v, step / 2, exact)
             truncation = 4.0 * abs((got - expected) - (half - expected_half)) / 3.0
             tolerance += 2.0 * truncation
+            non_finite = non_finite or not np.isfinite(half)
+        non_finite = non_finite or not np.isfinite(got)
         errors.append(error)
         tolerances.append(tolerance)
         got_all.append(got)
@@ -218,6 +222,7 @@ def judge_directions(
         expected=float(expected_all[worst]),
         evaluations=evaluations,
         details=details,
+        non_finite=non_finite,
     )
 
 

@@ -233,7 +233,8 @@ def test_fast_mode_catches_a_missing_factor_one_half():
 def test_small_arguments_get_the_full_check_in_fast_mode():
     result = check(scratch.function_2, oracle.function_2, np.array([3.0, 4.0]), mode="fast")
     rec = result.checks[-1]
-    assert rec.verdict == PASS and rec.evaluations == 4
+    # 2n quotient evaluations, and one more at the base point to catch state that drifts late
+    assert rec.verdict == PASS and rec.evaluations == 5
     assert rec.details["full_check"] == "argument has <= k entries"
 
 

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import check, oracle, scratch
-from harness.results import ERROR, FAIL, KINK, NON_FINITE, NONDETERMINISTIC, PASS
+from harness.judge.tolerance import default_step
+from harness.results import ERROR, FAIL, INCONCLUSIVE, KINK, NON_FINITE, NONDETERMINISTIC, PASS
 
 
 def _sum_of_squares_jax(x):
@@ -268,6 +269,10 @@ def test_large_and_small_magnitudes_get_the_right_verdict(exponent, planted):
         return _jax().sum(weights * x**3)
 
     result = check(fn, reference, x, checks=("numerical",))
-    assert result.verdict == (FAIL if planted else PASS), result.checks[0].message
+    # Steps are h * max(1, |x_i|): below |x| = h the step is coarser than x itself, the quotients
+    # cannot resolve the slope, and a correct fn is inconclusive, never a pass or a fail.
+    coarse = float(np.abs(x).min()) < default_step(np.float64, "central")
+    correct = INCONCLUSIVE if coarse else PASS
+    assert result.verdict == (FAIL if planted else correct), result.checks[0].message
     if planted:
         assert result.worst.index == (0,)
