@@ -27,17 +27,17 @@ def ci_settings():
 def expected_max_rel_error():
     """CheckRecord.max_rel_error as the tests expect it, from their own closed-form errors.
 
-    Today's definition: the argument's max abs error over the largest |exact gradient entry| of
-    that same argument (harness/judge/records.py). Issue 12 will make it relative to the
-    gradient's scale over every argument: change it here, and only here. Every argument's exact
-    gradient is passed in already, so the new definition needs no change at the call sites.
+    The definition since issue 12: the argument's max abs error over the gradient's scale, the
+    largest |exact gradient entry| over every differentiated argument (harness/judge/records.py;
+    before, it was over that argument's own largest entry). Change it here, and only here: every
+    call site passes both the argument's and every argument's exact gradient.
 
     Returns:
       rel(max_abs, exact_of_argument, exact_of_all_arguments) -> float.
     """
 
     def rel(max_abs: float, exact_of_argument, exact_of_all_arguments) -> float:
-        scale = float(np.max(np.abs(exact_of_argument)))
+        scale = max(float(np.max(np.abs(g))) for g in exact_of_all_arguments)
         return max_abs / scale if scale else max_abs
 
     return rel

@@ -61,10 +61,10 @@ def _numerical_tolerance(x_i, g_i, value_scale):
     return 64.0 * rounding + TINY
 
 
-def _analytic_tolerance(g_i, g_max, value, x_max):
+def _analytic_tolerance(g_i, gradient_scale):
     """The policy's hand-written-gradient tolerance of one entry, from its documented formula:
-    256 eps (|g_i| + max|g| + max(|f|, 1) / max(1, max|x|))."""
-    return 256.0 * EPS * (abs(g_i) + g_max + max(abs(value), 1.0) / max(1.0, x_max)) + TINY
+    256 eps (|g_i| + G), G the largest exact entry over every differentiated argument."""
+    return 256.0 * EPS * (abs(g_i) + gradient_scale) + TINY
 
 
 def _value_tolerance(reference_value):
@@ -134,6 +134,22 @@ def _kink():
     )
 
 
+TWO_ARGUMENTS_DELTA = 2.0**-45  # at a[0]: 1 + 2^-45 is a float64
+
+
+def _two_arguments():
+    # Exact gradients 2a = (1,) and 2b = (-6,): the gradient's scale is b's 6, not a's 1.
+    return check(
+        lambda a, b: float(np.sum(a**2) + np.sum(b**2)),
+        lambda a, b: jnp.sum(a**2) + jnp.sum(b**2),
+        np.array([0.5]),
+        np.array([-3.0]),
+        name="planted/two-arguments",
+        grad=lambda a, b: (_plus_delta(2.0 * a, 0, TWO_ARGUMENTS_DELTA), 2.0 * b),
+        checks=("analytic",),
+    )
+
+
 def _bad_input():
     return check(
         lambda x: float(np.sum(x**2)), _sum_of_squares_jax, np.array([3, 4]), name="planted/ints"
@@ -169,7 +185,7 @@ def _expected_rows(expected_max_rel_error):
             "analytic",
             _sci(ANALYTIC_DELTA),
             _sci(expected_max_rel_error(ANALYTIC_DELTA, exact, [exact])),
-            _sci(_analytic_tolerance(6.0, 8.0, 25.0, 4.0)),
+            _sci(_analytic_tolerance(6.0, 8.0)),
             "pass",
         ],
         [
@@ -200,12 +216,30 @@ def _expected_rows(expected_max_rel_error):
             _sci(_numerical_tolerance(3.0, 1.0, 3.0)),
             "kink",
         ],
+        [
+            "planted/two-arguments",
+            "a (1)",
+            "analytic",
+            _sci(TWO_ARGUMENTS_DELTA),
+            _sci(expected_max_rel_error(TWO_ARGUMENTS_DELTA, [1.0], [[1.0], [-6.0]])),
+            _sci(_analytic_tolerance(1.0, 6.0)),
+            "pass",
+        ],
+        [
+            "planted/two-arguments",
+            "b (1)",
+            "analytic",
+            _sci(0.0),
+            _sci(0.0),
+            _sci(_analytic_tolerance(6.0, 6.0)),
+            "pass",
+        ],
         ["planted/ints", DASH, "input", DASH, DASH, DASH, "ERROR"],
     ]
 
 
 def test_every_cell_of_the_results_table_is_the_closed_form(expected_max_rel_error):
-    results = [_within_tolerance(), _fails(), _kink(), _bad_input()]
+    results = [_within_tolerance(), _fails(), _kink(), _two_arguments(), _bad_input()]
     header, rows = _parse(results_table(results))
     assert header == COLUMNS
     expected = _expected_rows(expected_max_rel_error)
@@ -228,14 +262,22 @@ def test_planted_numbers_are_where_the_table_can_tell_them_apart():
         NUMERICAL_DELTA,
         _numerical_tolerance(3.0, 6.0, 25.0),
         ANALYTIC_DELTA,
-        _analytic_tolerance(6.0, 8.0, 25.0, 4.0),
+        _analytic_tolerance(6.0, 8.0),
         ANALYTIC_DELTA / np.abs(exact).max(),
+        TWO_ARGUMENTS_DELTA,
+        TWO_ARGUMENTS_DELTA / 6.0,
+        _analytic_tolerance(1.0, 6.0),
+        _analytic_tolerance(6.0, 6.0),
     ]
     assert len({_sci(v) for v in numbers}) == len(numbers)
     # and each within-tolerance plant really is below its tolerance, so those rows pass
     assert VALUE_DELTA < _value_tolerance(25.0)
     assert NUMERICAL_DELTA < _numerical_tolerance(3.0, 6.0, 25.0)
-    assert ANALYTIC_DELTA < _analytic_tolerance(6.0, 8.0, 25.0, 4.0)
+    assert ANALYTIC_DELTA < _analytic_tolerance(6.0, 8.0)
+    assert TWO_ARGUMENTS_DELTA < _analytic_tolerance(1.0, 6.0)
+    # and a's tolerance and relative error differ from what a's own scale (1) would give
+    assert _sci(_analytic_tolerance(1.0, 1.0)) != _sci(_analytic_tolerance(1.0, 6.0))
+    assert _sci(TWO_ARGUMENTS_DELTA) != _sci(TWO_ARGUMENTS_DELTA / 6.0)
     assert KINK_DELTA < _numerical_tolerance(3.0, 1.0, 3.0)
     # the kink entry's own tolerance is another number: the row must show the judged entry's
     assert _sci(_numerical_tolerance(0.0, 0.0, 3.0)) != _sci(_numerical_tolerance(3.0, 1.0, 3.0))
@@ -292,7 +334,7 @@ def test_gradcheck_run_prints_the_closed_form_rows(tmp_path, capsys, expected_ma
             "analytic",
             _sci(ANALYTIC_DELTA),
             _sci(expected_max_rel_error(ANALYTIC_DELTA, exact, [exact])),
-            _sci(_analytic_tolerance(6.0, 8.0, 25.0, 4.0)),
+            _sci(_analytic_tolerance(6.0, 8.0)),
             "pass",
         ],
         [
