@@ -69,7 +69,12 @@ def check_analytic(
     records = []
     scale = run.gradient_scale
     computed = policy.computation_dtype(run.args, np.dtype(np.float64))
-    replay = _float64_replay(run, grad, positions) if computed == np.float32 else None
+    if computed == np.float32:
+        replay = _replay(run, grad, positions, np.dtype(np.float64))
+    elif policy.eps(np.longdouble) < policy.eps(np.float64):
+        replay = _replay(run, grad, positions, np.dtype(np.longdouble))
+    else:
+        replay = "this platform's long double is float64"
     for pos, got in zip(positions, out, strict=True):
         arg = run.names[pos]
         got = np.asarray(got)
@@ -114,9 +119,19 @@ def check_analytic(
         replay_failed = np.zeros_like(failed)
         details: dict[str, Any] = {}
         if isinstance(replay, str):
-            details["float64_replay"] = replay
-        elif replay is not None:
-            again = replay[pos]
+            details["replay"] = replay
+        elif computed != np.float32:
+            # float64 code replayed in long double: the gap is its float64 rounding (a backprop's
+            # small entries are differences of larger terms: y - t summed over a batch), which
+            # jax.grad's float64 computation of the same math shares. It widens the tolerance by
+            # REPLAY_SAFETY times itself, never by more than REPLAY_CAP of the scale.
+            gap = np.abs(got.astype(np.longdouble) - replay[pos]).astype(np.float64).ravel()
+            details["float64_rounding"] = float(gap.max(initial=0.0))
+            if override is None:
+                tolerance = tolerance + policy.replayed_rounding(gap, scale)
+            failed = ~(error <= tolerance)
+        else:
+            again = replay[pos].astype(np.float64)
             replay_error = np.abs(again - expected).ravel()
             replay_tolerance = policy.replay_tolerance(expected, scale, override)
             details["float64_replay_error"] = float(replay_error.max(initial=0.0))
@@ -167,14 +182,14 @@ def check_analytic(
 
 
 def _replay_text(details: dict[str, Any]) -> str:
-    """What the float64 replay said, for the message (empty for float64 code)."""
+    """What the higher-precision replay said, for the message."""
     if "float32_rounding" in details:
         return (
             f"; float64 replay: error {details['float64_replay_error']:.3g}, float32 rounding "
             f"{details['float32_rounding']:.3g}"
         )
-    if "float64_replay" in details:
-        return f"; no float64 replay ({details['float64_replay']})"
+    if "replay" in details:
+        return f"; no replay in higher precision ({details['replay']})"
     return ""
 
 
@@ -183,35 +198,38 @@ def _one_per_argument(out: Any, positions: list[int]) -> Any:
     return (out,) if isinstance(out, np.ndarray) and len(positions) == 1 else out
 
 
-def _float64_replay(
-    run: CheckContext, grad: Callable[..., Any], positions: list[int]
+def _replay(
+    run: CheckContext, grad: Callable[..., Any], positions: list[int], target: np.dtype
 ) -> dict[int, np.ndarray] | str:
-    """grad on the float64-promoted arguments, per position; a reason when it cannot be had.
+    """grad on the arguments promoted to ``target`` (float32 -> float64, float64 -> long double),
+    per position; a reason when it cannot be had.
 
     The replay runs the same code, so a bug is in both runs and the gap between them is the
-    float32 rounding alone. It needs dtype-generic code: one that raises, or returns float32 on
-    float64 input, has no replay and is judged at float32 tolerances only.
+    rounding alone. It needs dtype-generic code: one that raises, or returns a lower precision on
+    promoted input, has no replay and is judged by the error model alone.
     """
+    name = np.dtype(target).name
+    source = np.float32 if target == np.float64 else np.float64
     promoted = [
-        a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32 else a
-        for a in run.args
+        a.astype(target) if isinstance(a, np.ndarray) and a.dtype == source else a for a in run.args
     ]
     try:
-        out = _one_per_argument(grad(*promoted), positions)
+        with np.errstate(all="ignore"):
+            out = _one_per_argument(grad(*promoted), positions)
     except Exception as exc:  # the case's own code
-        return f"grad raised {describe_exception(exc)} on float64 arguments"
+        return f"grad raised {describe_exception(exc)} on {name} arguments"
     finally:
         run.snapshot.restore()
     if not isinstance(out, tuple | list) or len(out) != len(positions):
-        return "grad returned a different number of arrays on float64 arguments"
+        return f"grad returned a different number of arrays on {name} arguments"
     replay = {}
     for pos, again in zip(positions, out, strict=True):
         again = np.asarray(again)
-        if again.dtype != np.float64 or again.shape != run.args[pos].shape:
-            return f"grad returned {again.dtype} on float64 arguments (not dtype-generic)"
+        if again.dtype != target or again.shape != run.args[pos].shape:
+            return f"grad returned {again.dtype} on {name} arguments (not dtype-generic)"
         if first_non_finite(again) is not None:
-            return "grad returned a non-finite value on float64 arguments"
-        replay[pos] = again.astype(np.float64)
+            return f"grad returned a non-finite value on {name} arguments"
+        replay[pos] = again
     return replay
 
 

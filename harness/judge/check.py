@@ -23,6 +23,7 @@ from harness import scratch as _scratch
 from harness.judge import tolerance as policy
 from harness.judge.analytic import check_analytic
 from harness.judge.context import CheckContext
+from harness.judge.differences import loop_blas_threads
 from harness.judge.inputs import CaseInputError, Snapshot, argument_names, resolve_wrt
 from harness.judge.probes import AUTO_FULL_UP_TO, DEFAULT_PROBES, check_mode
 from harness.judge.tolerance import Tolerance
@@ -114,8 +115,8 @@ def check(
         if exact is None:
             return CheckResult(name, tuple(records))
         if NUMERICAL in wanted:
-            records.extend(
-                _numerical_records(
+            with loop_blas_threads():
+                numerical = _numerical_records(
                     run,
                     positions,
                     exact,
@@ -129,7 +130,7 @@ def check(
                     ref_value,
                     batched,
                 )
-            )
+            records.extend(numerical)
         if ANALYTIC in wanted and grad is not None:
             records.extend(check_analytic(run, grad, positions, exact))
         return CheckResult(name, tuple(records))

@@ -301,6 +301,29 @@ def replay_tolerance(
     return base + constants
 
 
+# A float64 gradient's rounding, measured against its long-double replay, widens its tolerance
+# by this many times itself, up to REPLAY_CAP of the gradient's scale (the gap of a computation
+# whose precision changes its result could otherwise hide anything).
+REPLAY_SAFETY = 4.0
+REPLAY_CAP = 2.0**-26  # about 1.5e-8
+
+
+def replayed_rounding(gap: np.ndarray, gradient_scale: float) -> np.ndarray:
+    """The tolerance a float64 gradient's measured rounding adds: REPLAY_SAFETY times the largest
+    gap to its long-double replay over the argument (one realisation stands for every entry),
+    capped at REPLAY_CAP of the gradient's scale.
+
+    Args:
+      gap: |grad in float64 - grad in long double| per entry.
+      gradient_scale: the largest exact entry over every differentiated argument.
+
+    Returns:
+      The addition, shaped like ``gap``.
+    """
+    largest = float(gap.max(initial=0.0))
+    return np.full(gap.shape, REPLAY_SAFETY * min(largest, REPLAY_CAP * gradient_scale))
+
+
 def one_sided_noise(
     step: float, value_eps: float, value_scale: float, arg_eps: float, x_i: float, slope: float
 ) -> float:

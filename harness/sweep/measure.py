@@ -30,6 +30,7 @@ import numpy as np
 
 from harness import oracle
 from harness.judge import tolerance as policy
+from harness.judge.differences import loop_blas_threads
 from harness.judge.inputs import CaseInputError, argument_names, resolve_wrt
 from harness.results import NUMERICAL
 from harness.suite.case import Case
@@ -296,6 +297,7 @@ def sweep_case(case: Case, per_decade: int = POINTS_PER_DECADE) -> CaseSweep:
         return CaseSweep(case.name, case.source, skipped=str(exc))
     grid = step_grid(per_decade)
     curves: list[Curve] = []
-    for dtype in DTYPES:
-        curves.extend(_sweep_dtype(case, positions, names, dtype, grid))
+    with loop_blas_threads():
+        for dtype in DTYPES:
+            curves.extend(_sweep_dtype(case, positions, names, dtype, grid))
     return CaseSweep(case.name, case.source, tuple(curves))

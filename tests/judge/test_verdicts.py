@@ -432,3 +432,65 @@ def test_a_float32_only_bug_cannot_widen_the_numerical_tolerance_past_the_value_
     # Uncapped, the gap of 1e-3 would be a value scale of 2e-3 / eps32 = 16777; the cap is
     # 2 * 256 * max(|f|, 1) = 548 here, and the clean run's scale is at least 1.
     assert widened <= 2 * 256 * max(abs(fn(x.astype(np.float64), False)), 1.0)
+
+
+# --- float64 code replayed in long double ---------------------------------------------------------
+
+
+def _cancelling_net():
+    from harness.fuzz.networks import NetworkConfig, build_network
+
+    # Small weights and a batch of two: the last bias's gradient is (y - t) summed over the batch,
+    # a difference of terms ~0.5 that cancels to ~7e-4, so it rounds by eps * 0.5, not eps * 7e-4.
+    config = NetworkConfig((1, 1, 8, 2, 2), 2, "sigmoid", "cross_entropy", "labels", 0.0112202,
+                           "float64", 208)  # fmt: skip
+    return build_network(config)
+
+
+def _mlp_check(grad):
+    from harness.oracle import mlp as oracle_mlp
+    from harness.scratch import mlp as scratch_mlp
+
+    args = _cancelling_net()
+    positions = tuple(range(4, len(args)))
+
+    def fn(activation, loss, x, t, *params):
+        return scratch_mlp.mlp_loss(activation, loss, x, t, *params)
+
+    def reference(activation, loss, x, t, *params):
+        return oracle_mlp.mlp_backprop_reference(activation, loss, x, t, *params)
+
+    return check(fn, reference, *args, wrt=positions, grad=grad, checks=("analytic",))
+
+
+def _mlp_grad(bump=0.0, precision_dependent=False):
+    from harness.scratch import mlp as scratch_mlp
+
+    def grad(activation, loss, x, t, *params):
+        grads = list(scratch_mlp.mlp_gradient(activation, loss, x, t, *params))
+        last = grads[-1].copy()
+        if precision_dependent:
+            # A planted bug that only float64 runs carry: the replay gap sees it, but the cap
+            # keeps it from widening the tolerance past 4 * 2^-26 of the scale.
+            last[0] += 1e-6 * float(np.abs(last).max()) if last.dtype == np.float64 else 0.0
+        last[0] *= 1.0 + bump
+        grads[-1] = last
+        return tuple(grads)
+
+    return grad
+
+
+@pytest.mark.parametrize(
+    ("grad", "expected"),
+    [
+        (_mlp_grad(), PASS),
+        (_mlp_grad(bump=1e-3), FAIL),
+        (_mlp_grad(precision_dependent=True), FAIL),
+    ],
+    ids=["correct", "0.1% in one entry", "a float64-only bug"],
+)
+def test_float64_backprop_with_cancellation_is_replayed_in_long_double(grad, expected):
+    result = _mlp_check(grad)
+    last = result.checks[-1]
+    assert last.verdict == expected, last.message
+    assert last.details["float64_rounding"] > 0  # the cancellation is measured, not assumed
