@@ -3,40 +3,11 @@ against JAX by the shipped cases, cases/ch05_layers.py and cases/ch07_conv.py)."
 
 import numpy as np
 import pytest
+from naive_layers import naive_convolution, naive_max_pool
 
 from harness.scratch import layers
 
 RNG = np.random.default_rng(0)
-
-
-def naive_convolution(x, W, b, stride, pad):
-    """Cross-correlation by six nested loops, the definition written out."""
-    n, c, h, w = x.shape
-    fn, _, fh, fw = W.shape
-    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out_h, out_w = (h + 2 * pad - fh) // stride + 1, (w + 2 * pad - fw) // stride + 1
-    out = np.zeros((n, fn, out_h, out_w))
-    for i in range(n):
-        for f in range(fn):
-            for y in range(out_h):
-                for z in range(out_w):
-                    window = padded[
-                        i, :, y * stride : y * stride + fh, z * stride : z * stride + fw
-                    ]
-                    out[i, f, y, z] = np.sum(window * W[f]) + b[f]
-    return out
-
-
-def naive_max_pool(x, ph, pw, stride, pad):
-    n, c, h, w = x.shape
-    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out_h, out_w = (h + 2 * pad - ph) // stride + 1, (w + 2 * pad - pw) // stride + 1
-    out = np.zeros((n, c, out_h, out_w))
-    for y in range(out_h):
-        for z in range(out_w):
-            window = padded[:, :, y * stride : y * stride + ph, z * stride : z * stride + pw]
-            out[:, :, y, z] = window.max(axis=(2, 3))
-    return out
 
 
 def test_elementwise_layers_forward_and_backward_closed_forms():
