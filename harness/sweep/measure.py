@@ -292,7 +292,7 @@ def sweep_case(case: Case, per_decade: int = POINTS_PER_DECADE) -> CaseSweep:
         return CaseSweep(case.name, case.source, skipped="no numerical check (analytic only)")
     names = argument_names(case.fn, len(case.args))
     try:
-        positions = resolve_wrt(list(case.args), names, case.wrt)
+        positions = resolve_wrt(list(case.args), names, case.wrt, case.data)
     except CaseInputError as exc:
         return CaseSweep(case.name, case.source, skipped=str(exc))
     grid = step_grid(per_decade)
