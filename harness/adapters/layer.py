@@ -143,6 +143,7 @@ def bind_layer(
     state = ObjectState(layer)
     try:
         out, gradients = _probe(layer, values, kwargs)
+        draws = state.global_rng_moved()
         names = (
             list(twin.params) if twin and params is None else _parameters(layer, params, gradients)
         )
@@ -168,7 +169,7 @@ def bind_layer(
     originals = frozenset(id(getattr(layer, p)) for p in names)
 
     def run_forward(args: tuple[np.ndarray, ...]) -> Any:
-        state.restore(skip=originals)
+        state.restore(skip=originals, global_rng=draws)
         for param, value in zip(names, args[count:used], strict=True):
             setattr(layer, param, value)
         return layer.forward(*args[:count], **kwargs)

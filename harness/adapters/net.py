@@ -146,9 +146,10 @@ def bind_net(
     originals = frozenset(id(p) for p in params.values())
     own_loss = net.loss
     bound: list[tuple[np.ndarray, ...]] = [()]
+    draws = [True]  # until the first loss shows whether the net draws from np.random
 
     def bind(arrays: tuple[np.ndarray, ...]) -> None:
-        state.restore(skip=originals)
+        state.restore(skip=originals, global_rng=draws[0])
         vars(net)["loss"] = loss  # the restore took the wrapper off
         for param, value in zip(names, arrays, strict=True):
             for container, key in holders[param]:
@@ -174,6 +175,7 @@ def bind_net(
     args = (*params_copies, *inputs)
     try:
         fn(*args)  # a loss that raises is reported now; dropout masks are read for the twins
+        draws[0] = state.global_rng_moved()
         drawn = _drawn(net) if reference is None else []
     except Exception as exc:
         raise SetupError(f"{kind}.loss raised {describe_exception(exc)}") from exc

@@ -245,7 +245,10 @@ def im2col(
     n, c, h, w = images.shape
     out_h = conv_output_size(h, filter_h, stride, pad)
     out_w = conv_output_size(w, filter_w, stride, pad)
-    padded = np.pad(images, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    padded = images
+    if pad:
+        padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=images.dtype)
+        padded[:, :, pad : pad + h, pad : pad + w] = images
     col = np.empty((n, out_h, out_w, c, filter_h, filter_w), dtype=images.dtype)
     for dy in range(filter_h):
         rows = slice(dy, dy + stride * out_h, stride)

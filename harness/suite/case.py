@@ -51,6 +51,7 @@ class Case:
     backprop_reference: Callable[..., Any] | None = None
     numerical_gradient: Callable[..., Any] | None = None
     module: str = ""
+    sweep: bool = True
 
     def run(self, **overrides: Any) -> CheckResult:
         """Check this case.
@@ -98,6 +99,7 @@ def case(
     data: ArgumentSpec = None,
     backprop_reference: Callable[..., Any] | None = None,
     numerical_gradient: Callable[..., Any] | None = None,
+    sweep: bool = True,
 ) -> Case:
     """Declare a case (in a case file) or build one (anywhere else).
 
@@ -120,6 +122,7 @@ def case(
         by default.
       backprop_reference: a second reference for the analytic check (see `check`).
       numerical_gradient: the finite-difference routine under test (see `check`).
+      sweep: include the case in the error-versus-h report (gradcheck report).
 
     Returns:
       The Case; inside a case file it is also registered for collection.
@@ -147,6 +150,7 @@ def case(
         backprop_reference=backprop_reference,
         numerical_gradient=numerical_gradient,
         module=_declaring_module(frame),
+        sweep=bool(sweep),
     )
     if _collecting is not None:
         _collecting.append(made)
