@@ -37,7 +37,7 @@ net_case(
 net_case(
     "net/SimpleConvNet",
     nets.SimpleConvNet(
-        (1, 4, 4), filter_num=2, filter_size=3, hidden_size=3, output_size=3, weight_init_std=0.3
+        (1, 4, 4), filter_num=2, filter_size=3, hidden_size=6, output_size=3, weight_init_std=0.5
     ),
     RNG.standard_normal((3, 1, 4, 4)),
     T[:3],
