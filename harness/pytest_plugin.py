@@ -187,7 +187,8 @@ def pytest_report_collectionfinish(
     return [
         f"gradcheck: no case files collected from {shown}: case files are .py files under a case "
         f"folder (here: {where}); set gradcheck_cases in the ini file, pass --gradcheck-cases "
-        "PATH, or name the case folder itself (called as a gradcheck_cases entry, e.g. cases/)"
+        "PATH, or name a case folder on the command line (one called like a gradcheck_cases "
+        "entry, e.g. myproj/cases/)"
     ]
 
 

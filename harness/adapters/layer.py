@@ -65,8 +65,9 @@ def check_layer(
     Args:
       layer: an object with forward(*inputs) and backward(dout) (the book's protocol).
       *inputs: its inputs (x, or x and t for a loss layer); copies are checked, dtypes kept.
-      params: the parameter attributes to differentiate (default: the twin's, or every float
-        array attribute ``name`` for which backward left a ``d<name>`` of its shape).
+      params: the parameter attributes to differentiate (default: all the twin's, or, without a
+        twin, every float array attribute ``name`` for which backward left a ``d<name>`` of its
+        shape); the others are still bound and given to the reference.
       reference: a JAX function of (*inputs, *params) returning the layer's output, replacing
         the twin matched by class name.
       backprop_reference: a JAX function of the same arguments whose gradient backward computes,
@@ -144,9 +145,9 @@ def bind_layer(
     try:
         out, gradients = _probe(layer, values, kwargs)
         draws = state.global_rng_moved()
-        names = (
-            list(twin.params) if twin and params is None else _parameters(layer, params, gradients)
-        )
+        # The parameters the layer holds (all go to the reference) and those differentiated.
+        names = list(twin.params) if twin else _parameters(layer, params, gradients)
+        checked = _checked(kind, names, params)
         data_values = [np.array(getattr(layer, d), copy=True) for d in twin.data] if twin else []
     finally:
         state.restore()
@@ -180,14 +181,14 @@ def bind_layer(
             return out
         out, dout = np.asarray(out), args[used]
         if out.shape != dout.shape:
-            raise ValueError(f"forward returned shape {out.shape}, first {dout.shape}")
+            raise ValueError(f"forward returned shape {out.shape}, and {dout.shape} at first")
         return np.sum(out * dout)
 
     def grad(*args: np.ndarray) -> tuple[np.ndarray, ...]:
         run_forward(args)
         dx = layer.backward(1.0 if scalar else args[used].copy())
-        found = [dx] + [getattr(layer, "d" + p, None) for p in names]
-        for label, g in zip(["dx", *("d" + p for p in names)], found, strict=True):
+        found = [dx] + [getattr(layer, "d" + p, None) for p in checked]
+        for label, g in zip(["dx", *("d" + p for p in checked)], found, strict=True):
             if not isinstance(g, np.ndarray):
                 raise ValueError(f"backward left {label} = {type(g).__name__}, not an array")
         return tuple(np.array(g, copy=True) for g in found)
@@ -204,7 +205,7 @@ def bind_layer(
         fn=named(fn, all_names),
         reference=build(forward, *shape),
         args=(*values, *params_copies, *extra_values),
-        wrt=(input_names[0], *names),
+        wrt=(input_names[0], *checked),
         data=(*input_names[1:], *extra_names),
         grad=grad,
         backprop_reference=build(backprop, *shape) if backprop is not None else None,
@@ -284,6 +285,24 @@ def _parameters(
         and isinstance(after.get("d" + p), np.ndarray)
         and after["d" + p].shape == value.shape
     ]
+
+
+def _checked(kind: str, held: list[str], params: Sequence[str] | None) -> list[str]:
+    """The parameters to differentiate: ``params=`` (a subset of those the layer holds), or all.
+
+    Raises:
+      SetupError: params= names one the layer's twin does not take.
+    """
+    if params is None:
+        return held
+    wanted = [params] if isinstance(params, str) else list(params)
+    unknown = [p for p in wanted if p not in held]
+    if unknown:
+        raise SetupError(
+            f"params= names {unknown[0]!r}, but the {kind} twin's parameters are "
+            f"{', '.join(held) or 'none'}"
+        )
+    return wanted
 
 
 def _input_names(layer: Any, count: int) -> list[str]:

@@ -136,6 +136,8 @@ def bind_net(
     kind = type(net).__name__
     params = _params(net)
     names = list(params)
+    if not isinstance(getattr(net, "__dict__", None), dict):
+        raise SetupError(f"{kind} keeps no instance attributes (__slots__): it cannot be bound")
     for method in ("loss", "gradient"):
         if not callable(getattr(net, method, None)):
             raise SetupError(f"{kind} has no {method}(x, t) method (the book's network protocol)")
@@ -144,7 +146,8 @@ def bind_net(
     holders = _holders(net, params)
     state = ObjectState(net)
     originals = frozenset(id(p) for p in params.values())
-    own_loss = net.loss
+    # A network still bound by an earlier case has our wrapper on it: take the loss it wraps.
+    own_loss = getattr(net.loss, "gradcheck_wraps", net.loss)
     bound: list[tuple[np.ndarray, ...]] = [()]
     draws = [True]  # until the first loss shows whether the net draws from np.random
 
@@ -159,6 +162,8 @@ def bind_net(
         # Every loss evaluation, the net's own included, starts from the state handed in.
         bind(bound[0])
         return own_loss(*args, **kw)
+
+    loss.gradcheck_wraps = own_loss  # type: ignore[attr-defined]
 
     count = len(names)
 

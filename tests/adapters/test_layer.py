@@ -296,3 +296,12 @@ def test_a_reference_that_ignores_a_parameter_is_caught():
     layer = layers.Affine(_normal(3, 2), _normal(2))
     result = check_layer(layer, _normal(4, 3), reference=reference)
     assert not result.ok
+
+
+def test_params_narrows_what_is_differentiated_and_the_rest_still_reaches_the_twin():
+    layer = layers.Affine(_normal(5, 3), _normal(3))
+    result = check_layer(layer, _normal(4, 5), params=["W"])
+    assert result.ok
+    assert [c.arg for c in result.checks if c.check == "analytic"] == ["x", "W"]
+    (record,) = check_layer(layer, _normal(4, 5), params=["gamma"]).checks
+    assert record.verdict == ERROR and "params= names 'gamma'" in record.message

@@ -222,3 +222,10 @@ def test_the_seed_network_reference_agrees_with_the_twin_built_one():
     expected = float(oracle.two_layer_loss(p["W1"], p["b1"], p["W2"], p["b2"], X, T))
     result = check_net(net, X, T, checks=("value",))
     assert result.ok and result.checks[0].message.endswith(f"{expected:g}")
+
+
+def test_a_network_declared_as_a_case_can_still_be_checked_directly():
+    net = two_layer()
+    made = net_case("net/again", net, X, T)
+    assert made.run().ok
+    assert check_net(net, X, T).ok and made.run().ok
