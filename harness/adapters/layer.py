@@ -103,8 +103,8 @@ def layer_case(
     **options: Any,
 ) -> Case:
     """Declare `check_layer` as a case (in a case file); arguments as for check_layer, plus
-    case()'s own (tags, tol, checks, scheme, h). The layer belongs to the case from then on:
-    every check starts from its state at the declaration."""
+    case()'s own (tags, tol, checks, scheme, h). Every evaluation starts from the layer's state
+    at the declaration and leaves it so."""
     try:
         bound = bind_layer(
             layer, inputs, params, reference, backprop_reference, forward_kwargs, seed
@@ -175,23 +175,31 @@ def bind_layer(
             setattr(layer, param, value)
         return layer.forward(*args[:count], **kwargs)
 
+    # Each evaluation leaves the layer as it was handed in: between evaluations (and after a case
+    # ran) it holds its own parameters, never the judge's perturbed or replayed copies.
     def fn(*args: np.ndarray) -> Any:
-        out = run_forward(args)
-        if scalar:
-            return out
-        out, dout = np.asarray(out), args[used]
-        if out.shape != dout.shape:
-            raise ValueError(f"forward returned shape {out.shape}, and {dout.shape} at first")
-        return np.sum(out * dout)
+        try:
+            out = run_forward(args)
+            if scalar:
+                return out
+            out, dout = np.asarray(out), args[used]
+            if out.shape != dout.shape:
+                raise ValueError(f"forward returned shape {out.shape}, and {dout.shape} at first")
+            return np.sum(out * dout)
+        finally:
+            state.restore(skip=originals, global_rng=draws)
 
     def grad(*args: np.ndarray) -> tuple[np.ndarray, ...]:
-        run_forward(args)
-        dx = layer.backward(1.0 if scalar else args[used].copy())
-        found = [dx] + [getattr(layer, "d" + p, None) for p in checked]
-        for label, g in zip(["dx", *("d" + p for p in checked)], found, strict=True):
-            if not isinstance(g, np.ndarray):
-                raise ValueError(f"backward left {label} = {type(g).__name__}, not an array")
-        return tuple(np.array(g, copy=True) for g in found)
+        try:
+            run_forward(args)
+            dx = layer.backward(1.0 if scalar else args[used].copy())
+            found = [dx] + [getattr(layer, "d" + p, None) for p in checked]
+            for label, g in zip(["dx", *("d" + p for p in checked)], found, strict=True):
+                if not isinstance(g, np.ndarray):
+                    raise ValueError(f"backward left {label} = {type(g).__name__}, not an array")
+            return tuple(np.array(g, copy=True) for g in found)
+        finally:
+            state.restore(skip=originals, global_rng=draws)
 
     config = tuple((c, getattr(layer, c)) for c in twin.config) if twin else ()
     shape = (count, len(names), not scalar, len(drawn), config)

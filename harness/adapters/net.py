@@ -110,7 +110,8 @@ def net_case(
     **options: Any,
 ) -> Case:
     """Declare `check_net` as a case (in a case file); arguments as for check_net, plus case()'s
-    own (tags, tol, checks, scheme, h). The network belongs to the case from then on."""
+    own (tags, tol, checks, scheme, h). Every evaluation starts from the network's state at the
+    declaration and leaves it so."""
     try:
         bound = bind_net(net, x, t, reference, backprop_reference, loss_kwargs, numerical_step)
     except SetupError as problem:
@@ -167,19 +168,32 @@ def bind_net(
 
     count = len(names)
 
+    def release() -> None:
+        # Each of our calls leaves the network as it was handed in: between evaluations (and
+        # after a case ran) it holds its own parameters, not the judge's perturbed copies.
+        state.restore(skip=originals, global_rng=draws[0])
+
     def fn(*args: np.ndarray) -> Any:
         bound[0] = args[:count]
-        return loss(*args[count : count + 2], **kwargs)
+        try:
+            return loss(*args[count : count + 2], **kwargs)
+        finally:
+            release()
 
     def grad(*args: np.ndarray) -> tuple[np.ndarray, ...]:
         bound[0] = args[:count]
-        bind(bound[0])
-        return _in_order(net.gradient(*args[count : count + 2]), names, "net.gradient")
+        try:
+            bind(bound[0])
+            return _in_order(net.gradient(*args[count : count + 2]), names, "net.gradient")
+        finally:
+            release()
 
     params_copies = tuple(copied(params[p], f"params[{p!r}]") for p in names)
     args = (*params_copies, *inputs)
     try:
-        fn(*args)  # a loss that raises is reported now; dropout masks are read for the twins
+        # A loss that raises is reported now; dropout masks are read for the twins.
+        bound[0] = params_copies
+        loss(*inputs, **kwargs)
         draws[0] = state.global_rng_moved()
         drawn = _drawn(net) if reference is None else []
     except Exception as exc:
@@ -196,7 +210,7 @@ def bind_net(
     routine = None
     if numerical_step is not None and callable(getattr(net, "numerical_gradient", None)):
         step = routine_step(*numerical_step)
-        routine = _NetNumericalGradient(net, names, args, bind, bound, step)
+        routine = _NetNumericalGradient(net, names, args, bind, release, bound, step)
     extra = [label for label, _ in drawn]
     return BoundCheck(
         fn=named(fn, unique_names([*names, "x", "t", *extra], f"the {kind} check")),
@@ -403,11 +417,12 @@ class _NetNumericalGradient:
         names: list[str],
         args: tuple[np.ndarray, ...],
         bind: Callable[[tuple[np.ndarray, ...]], None],
+        release: Callable[[], None],
         bound: list[tuple[np.ndarray, ...]],
         step: RoutineStep,
     ) -> None:
         self.net, self.names, self.args = net, names, args
-        self.bind, self.bound = bind, bound
+        self.bind, self.release, self.bound = bind, release, bound
         self.gradcheck_step = step
         self.__name__ = f"{type(net).__name__}.numerical_gradient"
         self._cached: tuple[list[bytes], tuple[np.ndarray, ...]] | None = None
@@ -422,7 +437,11 @@ class _NetNumericalGradient:
             count = len(self.names)
             params, inputs = self.args[:count], self.args[count : count + 2]
             self.bound[0] = params
-            self.bind(params)
-            grads = self.net.numerical_gradient(*inputs)
-            self._cached = (fingerprint, _in_order(grads, self.names, "net.numerical_gradient"))
+            try:
+                self.bind(params)
+                grads = self.net.numerical_gradient(*inputs)
+                in_order = _in_order(grads, self.names, "net.numerical_gradient")
+            finally:
+                self.release()
+            self._cached = (fingerprint, in_order)
         return self._cached[1][position]

@@ -105,7 +105,7 @@ def resolve_wrt(
             rest = " outside data=" if fixed else ""
             raise CaseInputError(
                 f"no float32/float64 array among the arguments{rest}, so nothing to "
-                "differentiate; pass wrt=(index or name, ...) or float arrays"
+                "differentiate; pass wrt=(index, ...) or float arrays"
             )
         return chosen
     chosen = _positions(args, names, wrt, "wrt")

@@ -284,8 +284,10 @@ def test_layer_case_declares_a_case_that_runs_like_check_layer():
     made = layer_case("conv/small", layer, _normal(1, 1, 3, 3), tags=("layer",))
     assert made.source.endswith(f"test_layer.py:{made.source.rsplit(':', 1)[1]}")
     assert "test_layer.py" in made.source  # the declaring line, not the adapter's
+    W = layer.W
     result = made.run()
     assert result.ok and result.name == "conv/small"
+    assert layer.W is W and layer.x is None  # as it was declared
     assert [c.arg for c in result.checks if c.check == "analytic"] == ["x", "W", "b"]
 
 

@@ -224,8 +224,14 @@ def test_the_seed_network_reference_agrees_with_the_twin_built_one():
     assert result.ok and result.checks[0].message.endswith(f"{expected:g}")
 
 
-def test_a_network_declared_as_a_case_can_still_be_checked_directly():
+def test_a_network_declared_as_a_case_is_left_as_it_was_after_every_run():
     net = two_layer()
+    params = dict(net.params)
+    snapshot = {k: v.copy() for k, v in params.items()}
     made = net_case("net/again", net, X, T)
     assert made.run().ok
+    # The judge's perturbed and replayed (long double) copies never stay bound to it.
+    for name, value in params.items():
+        assert net.params[name] is value and value.tobytes() == snapshot[name].tobytes()
+    assert net.layers["Affine1"].W is params["W1"] and "loss" not in vars(net)
     assert check_net(net, X, T).ok and made.run().ok
