@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from harness.judge import tolerance as policy
-from harness.judge.entries import EntryJudgement, judge_entries
+from harness.judge.entries import EntryJudgement
 
 # 2^-20 ~ 1e-6: the chance that every probe misses an error above the tolerance.
 DEFAULT_PROBES = 20
@@ -348,59 +348,3 @@ def _bisect(prober: Prober, v: np.ndarray, reading: Reading) -> tuple[list[int],
                 heapq.heappush(heap, (-ratio, counter, half))
                 counter += 1
     return found, spent
-
-
-def judge_entries_at(
-    f: Callable[[np.ndarray], Any],
-    x: np.ndarray,
-    expected: np.ndarray,
-    entries: list[tuple[int, ...]],
-    *,
-    h: float,
-    value_scale: float,
-    value_eps: float,
-    tol_override: float | None,
-) -> tuple[np.ndarray, EntryJudgement]:
-    """The full check's judgement of a few entries: the judge's own central differences there,
-    then `judge_entries` (tolerance, kinks, jumps, second opinion) as in full mode.
-
-    Args:
-      f: the function of this argument (x perturbed in place).
-      x: the argument (restored).
-      expected: its exact gradient.
-      entries: the entries to judge.
-      h: the unscaled central step.
-      value_scale: |f| near x.
-      value_eps: eps of the dtype fn computes in.
-      tol_override: the case's tol= for numerical checks, or None.
-
-    Returns:
-      (the numerical gradient: exact except at the entries, the judgement of it).
-    """
-    numeric = expected.astype(np.float64).copy()
-    steps = policy.entry_steps(x, h)
-    saved = x.copy()
-    try:
-        for index in entries:
-            step = float(steps[index])
-            x[index] = saved[index] + step
-            ahead = _value(f(x))
-            x[index] = saved[index] - step
-            behind = _value(f(x))
-            x[index] = saved[index]
-            numeric[index] = (ahead - behind) / (2.0 * step)
-    finally:
-        np.copyto(x, saved)
-    judged = judge_entries(
-        f,
-        x,
-        numeric,
-        expected,
-        scheme="central",
-        h=h,
-        value_scale=value_scale,
-        value_eps=value_eps,
-        tol_override=tol_override,
-    )
-    judged.evaluations += 2 * len(entries)
-    return numeric, judged
