@@ -406,6 +406,7 @@ class CheckContext:
                 evaluations=evaluations,
                 base_value=fn_value,
                 scaled_steps=scaled_steps,
+                reference_at=lambda moved: self.reference_at(pos, moved),
             )
             again = self.fn(*self.args)
         except Exception as exc:  # the case's own code, at a step of the second opinion

@@ -494,3 +494,31 @@ def test_float64_backprop_with_cancellation_is_replayed_in_long_double(grad, exp
     last = result.checks[-1]
     assert last.verdict == expected, last.message
     assert last.details["float64_rounding"] > 0  # the cancellation is measured, not assumed
+
+
+# --- float32 slopes too noisy to read a kink ---------------------------------------------------
+
+
+def test_a_float32_relu_kink_within_the_step_is_read_from_the_reference():
+    from harness.fuzz.networks import NetworkConfig
+    from harness.fuzz.properties import check_network
+
+    # A hidden relu unit sits within the float32 step (4.9e-3) of its kink: fn's one-sided slopes
+    # in float32 are too noisy to show it, the float64 reference's are not.
+    config = NetworkConfig((1, 2, 6, 2), 3, "relu", "cross_entropy", "labels", 0.042658,
+                           "float32", 1)  # fmt: skip
+    result = check_network(config)
+    b2 = next(c for c in result.checks if c.check == NUMERICAL and c.arg == "b2")
+    assert b2.verdict == KINK and result.ok
+
+
+def test_a_kink_read_from_the_reference_still_fails_a_gradient_outside_the_slopes():
+    # relu at 0 in float32: fn kinks there too, but its one-sided slopes are 3 and 2, and the
+    # exact gradient (1/2, jax's tie) lies outside them.
+    x = np.array([0.0, 0.7], dtype=np.float32)
+
+    def fn(v):
+        return float(np.sum(np.maximum(v, 0.0)) + 2.0 * v[0])
+
+    result = check(fn, lambda v: jnp.sum(jnp.maximum(v, 0.0)), x, checks=("numerical",))
+    assert result.checks[0].verdict == FAIL
