@@ -395,11 +395,10 @@ def _minimum_text(sweeps: Sequence[CaseSweep], dtype: str) -> str:
 
 
 STYLE_LEGEND = (
-    "Forward: filled circles on a solid line; backward: hollow triangles on a dashed line; "
-    "central: squares. Pale bands: the error model, dotted: its truncation part, grey dotted: "
-    "rounding ε/h. Stars: each curve's best h; hollow diamonds: the minimum of the V fitted to "
-    "both sides. Vertical lines: the checker's default steps (red: central ε^(1/3), purple "
-    "dashed: one-sided ε^(1/2)) and the book's h = 1e-4 (black dash-dot)."
+    "Forward: filled circles, solid; backward: hollow triangles, dashed (often under forward); "
+    "central: squares. Pale bands: the error model. Stars: each curve's best h. Vertical lines: "
+    "the checker's default steps (red: central ε^(1/3), purple dashed: one-sided ε^(1/2)) and "
+    "the book's h = 1e-4 (black dash-dot); the legend under the plots names the rest."
 )
 
 
@@ -416,11 +415,11 @@ def case_caption(sweep: CaseSweep) -> str:
     for arg in dict.fromkeys(c.arg for c in sweep.curves):
         c = next(c for c in sweep.curves if c.arg == arg)
         along = (
-            f"{c.count} entries"
+            f"{c.count} entr{'y' if c.count == 1 else 'ies'}"
             if c.mode == "entries"
             else f"{c.count} random unit directions through its {c.size:,} entries"
         )
-        described.append(f"{arg} ({along})")
+        described.append(f"{arg}: {along}")
     dtypes = list(dict.fromkeys(c.dtype for c in sweep.curves))
     nonfinite = sum(c.nonfinite for c in sweep.curves)
     domain = (
@@ -431,7 +430,7 @@ def case_caption(sweep: CaseSweep) -> str:
     )
     return (
         f"Relative error of the finite differences of {sweep.name} against jax.grad, as the step "
-        f"h shrinks from 1e-1 to 1e-16: one row per argument ({', '.join(described)}), one "
+        f"h shrinks from 1e-1 to 1e-16: one row per argument ({'; '.join(described)}), one "
         f"column per dtype ({', '.join(dtypes)}). {STYLE_LEGEND} {domain}"
     )
 

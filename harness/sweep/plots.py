@@ -22,10 +22,12 @@ from harness.sweep.recommend import checker_step
 # readers who do not tell blue from green: forward filled circles on a solid line, backward
 # hollow triangles on a dashed line (it often lies on top of forward), central squares.
 STYLES = {
-    "forward": {"color": "tab:blue", "marker": "o", "ls": "-", "mfc": "tab:blue"},
-    "backward": {"color": "tab:green", "marker": "v", "ls": "--", "mfc": "none"},
-    "central": {"color": "tab:orange", "marker": "s", "ls": "-", "mfc": "tab:orange"},
+    "forward": {"color": "tab:blue", "marker": "o", "ls": "-", "mfc": "tab:blue", "ms": 3.5},
+    "backward": {"color": "tab:green", "marker": "v", "ls": "--", "mfc": "none", "ms": 6},
+    "central": {"color": "tab:orange", "marker": "s", "ls": "-", "mfc": "tab:orange", "ms": 3.5},
 }
+# Backward lowest, so where it lies on forward its larger hollow triangles frame forward's dots.
+ZORDER = {"backward": 2.0, "forward": 2.2, "central": 2.4}
 FLOOR = 1e-18  # exact zeros are drawn here, at the bottom of the log axis
 # Errors live below TOP; the band above it holds a cross for every step whose quotients were
 # not finite (the step left the function's domain), one row per scheme.
@@ -103,7 +105,7 @@ def _draw_curves(ax, curves: Sequence[Curve], title: str) -> int:
         style = STYLES[curve.scheme]
         colour = style["color"]
         h, error = _points(curve)
-        ax.plot(h, error, lw=1.2, ms=3.5, label=f"{curve.scheme} (measured)", **style)
+        ax.plot(h, error, lw=1.2, zorder=ZORDER[curve.scheme], **style)
         if curve.scheme != "backward":  # backward's model is forward's: |f''| is the same
             # The model's total as a wide pale band, its truncation side dotted.
             model, truncation = _below_top(curve.model), _below_top(curve.model_truncation)
@@ -170,7 +172,7 @@ def _light_ticks(ax) -> None:
 
 def _legend_handles(ax) -> tuple[list, list[str]]:
     """Legend entries for everything a case or summary figure draws, on invisible artists."""
-    entries = [(ax.plot([], [], lw=1.2, ms=3.5, **STYLES[s])[0], f"{s} (measured)") for s in STYLES]
+    entries = [(ax.plot([], [], lw=1.2, **STYLES[s])[0], f"{s} (measured)") for s in STYLES]
     entries += [
         (ax.plot([], [], "-", lw=5, color="k", alpha=0.2)[0], "model total (pale band)"),
         (ax.plot([], [], "k:", lw=1)[0], "model truncation; grey: rounding ε/h"),
@@ -252,7 +254,7 @@ def summary_figure(sweeps: Sequence[CaseSweep]) -> bytes:
                     )
         _draw_steps(ax, dtype, labels=True)
         for scheme in ("forward", "central"):
-            ax.plot([], [], label=scheme, lw=1.2, ms=4.5, **STYLES[scheme])
+            ax.plot([], [], label=scheme, lw=1.2, **STYLES[scheme])
         ax.plot([], [], **CHECKER["central"], label="checker's central h")
         ax.plot([], [], **CHECKER["one-sided"], label="checker's one-sided h")
         ax.plot([], [], **BOOK, label="book's h = 1e-4")

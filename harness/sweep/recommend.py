@@ -361,13 +361,13 @@ OVERALL_HEADERS = (
     "scheme",
     "dtype",
     "cases",
-    "lowest at h (median)",
+    "lowest at h",
     "range",
-    "model's best h",
+    "model's h",
     "checker's h",
     "× lowest",
     "worst",
-    "h = 1e-4: × lowest",
+    "1e-4: × lowest",
     "worst",
     "not finite",
 )
@@ -412,9 +412,10 @@ def overall_table(all_steps: Sequence[CaseSteps]) -> tuple[list[list[str]], tupl
 
 
 OVERALL_NOTE = (
-    "cases: those with a trade-off between truncation and rounding (f''' ≠ 0 central, f'' ≠ 0 "
-    "one-sided) of all swept. × lowest: the error at that step as a multiple of the case's lowest "
-    "error (median over the cases, and the worst). not finite: in how many of those cases the "
+    "Columns: the cases with a trade-off between truncation and rounding (f''' ≠ 0 central, "
+    "f'' ≠ 0 one-sided) of all swept; where their lowest errors lay (median h, range) and the "
+    "model's best h (median); the checker's default step; the error at it and at h = 1e-4 as a "
+    "multiple of each case's lowest error (median, worst); in how many of those cases the "
     "checker's step / h = 1e-4 left the function's domain."
 )
 
@@ -477,7 +478,7 @@ def _error_cell(row: StepRow, candidate: str) -> str:
     step: Step = getattr(row, candidate)
     if step.error is None:
         return "not finite"
-    cost = row.cost(candidate)
+    cost = row.cost(candidate) if row.model_interior else None  # no trade-off: no "best"
     return number(step.error) + ("" if cost is None else f" ({times(cost)})")
 
 

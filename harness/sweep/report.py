@@ -12,6 +12,7 @@ import base64
 import html
 import multiprocessing
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -340,6 +341,19 @@ SUMMARY_NOTE = (
 )
 
 
+# A number as the report writes it (6.1e-06, 1.3e4×, 0.75): kept on one line in prose, where a
+# browser would otherwise break "6.1e-" from "06" at the hyphen.
+PROSE_NUMBER = re.compile(r"[~−-]?\d+(?:\.\d+)?(?:e[-+]?\d+)?×?")
+
+
+def _prose(text: str) -> str:
+    """Escaped text whose numbers do not wrap (each in a nowrap span when it has an exponent)."""
+    escaped = html.escape(text)
+    return PROSE_NUMBER.sub(
+        lambda m: f'<span class="n">{m[0]}</span>' if "e" in m[0] else m[0], escaped
+    )
+
+
 def _split_lead(line: str) -> tuple[str, str]:
     """("float64, central differences:", the rest) when a summary line opens with a short
     label ending in a colon; ("", line) otherwise."""
@@ -354,7 +368,7 @@ def _lead_markdown(line: str) -> str:
 
 def _lead_html(line: str) -> str:
     lead, rest = _split_lead(line)
-    body = html.escape(rest)
+    body = _prose(rest)
     return f"<strong>{html.escape(lead)}</strong> {body}" if lead else body
 
 
@@ -415,7 +429,7 @@ h1 { font-size: 26px; margin-bottom: 0.2em; } h2 { font-size: 21px; margin-top: 
   border-bottom: 1px solid #ddd; } h3 { font-size: 17px; margin-top: 1.6em; }
 nav { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 0.3em 1em; font-size: 14px; }
 nav h2 { border: none; margin: 0.4em 0; font-size: 16px; }
-nav ol { margin: 0.2em 0; } nav ol ol { columns: 3; font-size: 13px; }
+nav ol { margin: 0.2em 0; } nav ol ol { columns: 3 17em; font-size: 13px; }
 .scroll { overflow-x: auto; margin: 0.5em 0 1.2em; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 2px 7px; text-align: left; vertical-align: top; }
@@ -427,7 +441,7 @@ th { background: #eee; } td.num, th.num { white-space: nowrap; text-align: right
 .edge { font-size: 13px; font-weight: normal; color: #a33; }
 img { max-width: 100%; border: 1px solid #ddd; } figure { margin: 0.5em 0 1.5em; }
 figcaption { font-size: 13px; color: #444; max-width: 1100px; }
-p.note { font-size: 13px; color: #444; }
+p.note { font-size: 13px; color: #444; } .n { white-space: nowrap; }
 """
 
 # Columns of the report's tables that hold words; every other column holds numbers (no wrap).
@@ -454,7 +468,7 @@ def _figure(data: bytes, alt: str, caption: str) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     return (
         f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        f"<figcaption>{_prose(caption)}</figcaption></figure>"
     )
 
 
@@ -463,8 +477,8 @@ def _paragraph(text: str) -> str:
     modes."), set in bold."""
     lead, dot, rest = text.partition(". ")
     if dot and len(lead) <= 40 and not any(ch.isdigit() for ch in lead):
-        return f"<p><strong>{html.escape(lead)}.</strong> {html.escape(rest)}</p>"
-    return f"<p>{html.escape(text)}</p>"
+        return f"<p><strong>{html.escape(lead)}.</strong> {_prose(rest)}</p>"
+    return f"<p>{_prose(text)}</p>"
 
 
 def render_html(text: ReportText, images: Sequence[tuple[str, str, bytes]], seconds: float) -> str:
@@ -494,7 +508,7 @@ def render_html(text: ReportText, images: Sequence[tuple[str, str, bytes]], seco
     out.append("</ul>")
     out.append('<div class="box" id="recommended"><h3>Recommended step over all cases</h3>')
     out.append(_html_table(text.overall))
-    out.append(f'<p class="note">{html.escape(SUMMARY_NOTE)}</p></div>')
+    out.append(f'<p class="note">{_prose(SUMMARY_NOTE)}</p></div>')
     if SUMMARY_FIGURE in data:
         alt = "Every forward and central curve"
         out.append(_figure(data[SUMMARY_FIGURE], alt, SUMMARY_CAPTION))
@@ -505,7 +519,7 @@ def render_html(text: ReportText, images: Sequence[tuple[str, str, bytes]], seco
         edge = ' <span class="edge">domain edge</span>' if s.at_domain_edge else ""
         out.append(f'<section id="{s.anchor}"><h3>{html.escape(s.name)}{edge}</h3>')
         out.append('<div class="box"><h4>Recommended step</h4>')
-        out += [f"<p>{html.escape(line)}</p>" for line in s.sentences]
+        out += [f"<p>{_prose(line)}</p>" for line in s.sentences]
         out.append(_html_table(s.box) + "</div>")
         if s.figure in data:
             out.append(_figure(data[s.figure], s.name, s.caption))
