@@ -156,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = sum(not r.ok for r in results)
     print(
         f"\n{len(results) - failed} passed, {failed} failed"
-        + (f", {len(errors)} case file(s) did not import" if errors else "")
+        + (f", {len(errors)} collection error(s)" if errors else "")
         + f" in {time.time() - started:.1f}s; results in {out}"
     )
     return EXIT_FAILED if failed or errors else EXIT_OK

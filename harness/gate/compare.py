@@ -170,7 +170,7 @@ def compare(
         changes.append(Change(after.case, check_label(after), status, "—", describe(after), reason))
     for err in errors:
         changes.append(
-            Change(err.path, "import", REGRESSION, "—", "error", f"case file did not import: {err}")
+            Change(err.path, "import", REGRESSION, "—", "error", f"not collected: {err.describe()}")
         )
     return GateOutcome(tuple(changes))
 

@@ -333,8 +333,10 @@ class CheckContext:
         fn_value: float,
         ref_value: float,
         batched: bool = False,
+        scaled_steps: bool = True,
     ) -> CheckRecord:
-        """Finite differences of fn in one argument, judged entry by entry."""
+        """Finite differences of fn in one argument, judged entry by entry (at steps h * max(1,
+        |x_i|), or h itself when ``scaled_steps`` is False, as the routine under test used)."""
         x = self.args[pos]
         arg = self.names[pos]
         step = policy.step(h, x.dtype, scheme)
@@ -420,6 +422,7 @@ class CheckContext:
                 tol_override=self.tolerances.get(NUMERICAL),
                 evaluations=evaluations,
                 base_value=fn_value,
+                scaled_steps=scaled_steps,
             )
             again = self.fn(*self.args)
         except Exception as exc:  # the case's own code, at a step of the second opinion

@@ -65,6 +65,7 @@ def judge_entries(
     tol_override: float | None = None,
     evaluations: dict[str, np.ndarray] | None = None,
     base_value: float | None = None,
+    scaled_steps: bool = True,
 ) -> EntryJudgement:
     """Compare a numerical gradient with the exact one under the tolerance policy.
 
@@ -80,11 +81,13 @@ def judge_entries(
       tol_override: an absolute tolerance that replaces the policy, if the case sets one.
       evaluations: f(x + h_i e_i) and f(x - h_i e_i) as "plus"/"minus" arrays, if known.
       base_value: f(x), needed with evaluations.
+      scaled_steps: the routine perturbed entry i by h * max(1, |x_i|) (the policy's steps);
+        False when it perturbed every entry by h itself.
 
     Returns:
       The per-entry errors, tolerances and flags.
     """
-    steps = policy.entry_steps(x, h).ravel()
+    steps = policy.entry_steps(x, h, scaled_steps).ravel()
     exact = expected.ravel().astype(np.float64)
     error = np.abs(numeric.ravel().astype(np.float64) - exact)
     scale: float | np.ndarray = value_scale

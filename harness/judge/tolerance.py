@@ -140,9 +140,10 @@ def direction_scale(x: np.ndarray) -> float:
     return max(1.0, float(np.abs(x).max()))
 
 
-def entry_steps(x: np.ndarray, h: float) -> np.ndarray:
-    """Per-entry steps h * max(1, |x_i|) (`step_scale`)."""
-    return h * step_scale(x)
+def entry_steps(x: np.ndarray, h: float, scaled: bool = True) -> np.ndarray:
+    """Per-entry steps h * max(1, |x_i|) (`step_scale`), or h for every entry when not scaled
+    (a routine with a fixed step, such as the book's numerical_gradient)."""
+    return h * step_scale(x) if scaled else np.full(x.shape, float(h))
 
 
 def rounding_bound(

@@ -290,9 +290,11 @@ def sweep_case(case: Case, per_decade: int = POINTS_PER_DECADE) -> CaseSweep:
     """
     if case.checks is not None and NUMERICAL not in case.checks:
         return CaseSweep(case.name, case.source, skipped="no numerical check (analytic only)")
+    if not case.sweep:
+        return CaseSweep(case.name, case.source, skipped="left out of the sweep (sweep=False)")
     names = argument_names(case.fn, len(case.args))
     try:
-        positions = resolve_wrt(list(case.args), names, case.wrt)
+        positions = resolve_wrt(list(case.args), names, case.wrt, case.data)
     except CaseInputError as exc:
         return CaseSweep(case.name, case.source, skipped=str(exc))
     grid = step_grid(per_decade)
