@@ -437,12 +437,12 @@ CASE_HEADERS = (
     "scheme",
     "dtype",
     "measured best h",
-    "its error",
+    "lowest error",
     "model's best h",
     "model's error",
     "checker's h",
-    "its error",
-    "h = 1e-4: error",
+    "checker's error",
+    "error at 1e-4",
 )
 
 
@@ -528,8 +528,9 @@ def lesson(all_steps: Sequence[CaseSteps]) -> list[str]:
     if untraded:
         (o, *_) = untraded
         out.append(
-            f"{len(o.untraded)} cases have f''' = 0 (quadratics): their central error only falls "
-            "as h grows, and any step inside the domain does (largest error "
+            f"{len(o.untraded)} cases have f''' = 0 along every entry (quadratic or linear "
+            "there): their central error only falls as h grows, and any step inside the "
+            "domain does (largest error "
             + "; ".join(
                 f"{o.dtype} {_largest(o.untraded, 'checker')} at the checker's step, "
                 f"{_largest(o.untraded, 'book')} at 1e-4"
