@@ -31,13 +31,6 @@ from harness.sweep.model import LOST, SEED_STEP, CaseSweep, smoothed
 
 SCHEMES = ("central", "forward", "backward")
 DTYPES = ("float64", "float32")
-CANDIDATES = ("measured", "model", "checker", "book")
-LABELS = {
-    "measured": "measured best h",
-    "model": "model's best h",
-    "checker": "checker's default h",
-    "book": "book's h = 1e-4",
-}
 
 
 @dataclass(frozen=True)
@@ -287,28 +280,6 @@ def overall(all_steps: Sequence[CaseSteps]) -> list[Overall]:
                 )
             )
     return out
-
-
-def median_text(values: Sequence[float]) -> str:
-    """``1.0e-05 (3.2e-06 to 1.8e-05)``: the median of some steps and their range; "—" for none."""
-    if not values:
-        return "—"
-    return f"{number(float(np.median(values)))} ({number(min(values))} to {number(max(values))})"
-
-
-def costs_text(costs: Sequence[tuple[str, float | None]]) -> str:
-    """``median 1.4×, worst 35× (case); not finite in 1 (case)``."""
-    known = [(case, c) for case, c in costs if c is not None]
-    lost = [case for case, c in costs if c is None]
-    if not known:
-        text = "no finite value"
-    else:
-        worst_case, worst = max(known, key=lambda cc: cc[1])
-        median = float(np.median([c for _, c in known]))
-        text = f"median {times(median)}, worst {times(worst)} ({worst_case})"
-    if lost:
-        text += f"; not finite in {len(lost)} ({', '.join(lost)})"
-    return text
 
 
 # --- the words -------------------------------------------------------------------------------
@@ -569,13 +540,13 @@ def _lost(o: Overall) -> str:
     """``at the checker's h = 4.9e-03 in 4 cases (a, b), at h = 1e-4 in 2 (a)``, or ""."""
     rows = [*o.traded, *o.untraded]
     parts = []
-    for candidate, label in (("checker", f"the checker's h = {number(o.checker_h)}"),):
+    for candidate, label in (
+        ("checker", f"the checker's h = {number(o.checker_h)}"),
+        ("book", "h = 1e-4"),
+    ):
         lost = [case for case, r in rows if getattr(r, candidate).error is None]
         if lost:
             parts.append(f"at {label} in {_cases(lost)}")
-    lost = [case for case, r in rows if r.book.error is None]
-    if lost:
-        parts.append(f"at h = 1e-4 in {_cases(lost)}")
     return ", ".join(parts)
 
 
