@@ -181,6 +181,19 @@ class CheckResult:
         """The checks that did not pass."""
         return [c for c in self.checks if not c.ok]
 
+    def _repr_html_(self) -> str:
+        """The table a notebook shows (`harness.notebook.result_html`)."""
+        from harness import notebook  # lazily: results stay plain data
+
+        return notebook.result_html(self)
+
+    def plot(self) -> Any:
+        """The failing argument's error against its tolerance, or every check's error /
+        tolerance: a matplotlib Figure (`harness.notebook.result_figure`)."""
+        from harness import notebook
+
+        return notebook.result_figure(self)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {

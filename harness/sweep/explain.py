@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 # sweep_model, not sweep: no JAX is needed to write the text.
-from harness.sweep.model import FIT_DECADES, SEED_STEP, CaseSweep, Curve, smoothed
+from harness.sweep.model import FIT_DECADES, CaseSweep, Curve, smoothed
 
 HEADLINE_HEADERS = (
     "case",
@@ -88,9 +88,8 @@ def win_ratio(forward: Curve, central: Curve) -> float | None:
 def whole_gradient_best(sweep: CaseSweep, dtype: str, scheme: str) -> tuple[float, float] | None:
     """(best h, best error) of a case's whole gradient: every argument at the same h.
 
-    The error at each h is the largest absolute error over all arguments' entries (or
-    directions) divided by the largest exact derivative among them -- each curve's measure,
-    taken over the whole gradient -- and its best is read off the same running median.
+    The error at each h is `whole_gradient_error`'s, and its best is read off the same running
+    median as each curve's.
 
     Args:
       sweep: the case.
@@ -100,19 +99,42 @@ def whole_gradient_best(sweep: CaseSweep, dtype: str, scheme: str) -> tuple[floa
     Returns:
       (h, error) at the lowest point, or None when the case has no finite point.
     """
+    whole = whole_gradient_error(sweep, dtype, scheme)
+    if whole is None or not np.isfinite(whole[1]).any():
+        return None
+    h, error = whole
+    typical = smoothed(error)
+    index = int(np.nanargmin(typical))
+    return float(h[index]), float(typical[index])
+
+
+def whole_gradient_error(
+    sweep: CaseSweep, dtype: str, scheme: str, values: str = "error"
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A case's whole-gradient error at every step of the grid (every argument at the same h).
+
+    The largest absolute error over all arguments' entries (or directions) divided by the largest
+    exact derivative among them: each curve's measure, taken over the whole gradient.
+
+    Args:
+      sweep: the case.
+      dtype: "float64" or "float32".
+      scheme: the difference scheme.
+      values: "error" (measured) or "model" (the error model's prediction).
+
+    Returns:
+      (h, error) arrays in grid order, nan where any argument's point was not finite; None when
+      the case has no curve of that dtype and scheme.
+    """
     curves = [c for c in sweep.curves if c.dtype == dtype and c.scheme == scheme]
     if not curves:
         return None
     peak = max(c.peak for c in curves)
     absolute = np.array(
-        [[np.nan if e is None else e * c.peak for e in c.error] for c in curves], dtype=float
+        [[np.nan if e is None else e * c.peak for e in getattr(c, values)] for c in curves],
+        dtype=float,
     )
-    error = absolute.max(axis=0) / peak  # nan where any argument's point was not finite
-    if not np.isfinite(error).any():
-        return None
-    typical = smoothed(error)
-    index = int(np.nanargmin(typical))
-    return float(curves[0].h[index]), float(typical[index])
+    return np.array(curves[0].h), absolute.max(axis=0) / peak
 
 
 def whole_gradient_comparison(
@@ -206,11 +228,6 @@ def _range(values: list[float], fmt: str = ".2f") -> str:
     return f"median {_median(values):{fmt}}, range {min(values):{fmt}} to {max(values):{fmt}}"
 
 
-def _nearest(curve: Curve, h: float) -> float | None:
-    index = int(np.argmin(np.abs(np.log10(np.array(curve.h)) - np.log10(h))))
-    return curve.error[index]
-
-
 def _slopes_text(pairs: list) -> str:
     lines = []
     for index, name in enumerate(("forward", "central")):
@@ -226,7 +243,9 @@ def _slopes_text(pairs: list) -> str:
 
 
 def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
-    """Paragraphs explaining the measurements: who won, slopes, rounding, and h = 1e-4.
+    """Paragraphs explaining the measurements: who won, slopes, rounding, sweep modes.
+
+    What a fixed step costs is `harness.sweep.recommend`'s (the report's recommended-step box).
 
     Args:
       sweeps: case sweeps.
@@ -268,9 +287,11 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
         "over the entries of the gradient (or over random unit directions, for large arguments), "
         "divided by the largest exact derivative. The error model of docs/design.md predicts a V: "
         "truncation error falling like h (forward, backward) or h² (central) as h shrinks, then "
-        "rounding error growing like ε·|f|/h. Dashed lines are that model, computed from the "
+        "rounding error growing like ε·|f|/h. The pale bands are that model, computed from the "
         "exact f, f'' and f''' (JAX) at each point; stars mark the measured best h (the lowest "
-        "point of a 5-step running median, so one lucky cancellation does not count).",
+        "point of a 5-step running median, so one lucky cancellation does not count). Vertical "
+        "lines mark the checker's default steps (ε^(1/3) central, ε^(1/2) one-sided, each "
+        "entry's step h·max(1, |x_i|) as in the sweep) and the book's h = 1e-4.",
         "",
         f"Which scheme won. Over the {len(whole)} cases whose steps stay inside the "
         "function's domain, the central difference's best error on the whole gradient (every "
@@ -322,7 +343,6 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
             ),
         ]
     text += ["", _minimum_text(sweeps, "float64"), "", _minimum_text(sweeps, "float32")]
-    text += ["", _seed_step_text(sweeps)]
     text += [
         "",
         "Sweep modes. "
@@ -374,64 +394,54 @@ def _minimum_text(sweeps: Sequence[CaseSweep], dtype: str) -> str:
     )
 
 
-def _seed_step_text(sweeps: Sequence[CaseSweep]) -> str:
-    """Why h = 1e-4 is a fair default, from the central curves of both dtypes.
+STYLE_LEGEND = (
+    "Forward: filled circles, solid; backward: hollow triangles, dashed (often under forward); "
+    "central: squares. Pale bands: the error model. Stars: each curve's best h. Vertical lines: "
+    "the checker's default steps (red: central ε^(1/3), purple dashed: one-sided ε^(1/2)) and "
+    "the book's h = 1e-4 (black dash-dot); the legend under the plots names the rest."
+)
 
-    Candidate steps: the seed's h and each dtype's typical (median) best central h. For each, the
-    factor by which its error exceeds each curve's own best; a candidate's typical cost is the
-    larger of the two dtypes' median factors (the worst curve is named, not hidden).
+
+def case_caption(sweep: CaseSweep) -> str:
+    """What a case's figure shows, with its own counts.
+
+    Args:
+      sweep: the case's curves.
+
+    Returns:
+      One paragraph.
     """
-    seed = SEED_STEP
-    # Only curves with a real trade-off (the model has an interior optimum, f''' != 0): on a
-    # quadratic the central "best" is the largest h, where only rounding is left.
-    central = {
-        dtype: [
-            c
-            for s, _, c in _pairs(sweeps, dtype)
-            if not s.at_domain_edge and c.best_error and c.model_interior
-        ]
-        for dtype in ("float64", "float32")
-    }
-    candidates = {f"the seed's h = {seed:g}": seed}
-    for dtype, curves in central.items():
-        interior = [c.best_h for c in curves if c.model_interior and c.best_h]
-        if interior:
-            candidates[f"{dtype}'s typical optimum h = {_median(interior):.1e}"] = _median(interior)
-    typical: dict[str, float] = {}  # the larger of the two dtypes' median factors
-    parts = []
-    for label, h in candidates.items():
-        per_dtype = []
-        for dtype, curves in central.items():
-            factors = [
-                (e if e is not None else np.inf) / c.best_error
-                for c in curves
-                for e in [_nearest(c, h)]
-            ]
-            if factors:
-                worst = max(zip(factors, curves, strict=True), key=lambda fc: fc[0])
-                per_dtype.append(
-                    f"{dtype} {_range(factors, '.2g')}× (worst: {worst[1].case} {worst[1].arg})"
-                )
-                typical[label] = max(typical.get(label, 0.0), _median(factors))
-        parts.append(f"{label}: " + "; ".join(per_dtype))
-    if not typical:
-        return "No central curve to judge the seed's h by."
-    winner = min(typical, key=typical.get)
-    seed_label = next(iter(candidates))
-    verdict = (
-        f"So {seed_label} has the smallest typical cost over both dtypes (median "
-        f"{typical[seed_label]:.3g}× the best in the worse dtype)"
-        if winner == seed_label
-        else f"Here {winner} has the smaller typical cost ({typical[winner]:.3g}× against "
-        f"{typical[seed_label]:.3g}× for {seed_label})"
+    described = []
+    for arg in dict.fromkeys(c.arg for c in sweep.curves):
+        c = next(c for c in sweep.curves if c.arg == arg)
+        along = (
+            f"{c.count} entr{'y' if c.count == 1 else 'ies'}"
+            if c.mode == "entries"
+            else f"{c.count} random unit directions through its {c.size:,} entries"
+        )
+        described.append(f"{arg}: {along}")
+    dtypes = list(dict.fromkeys(c.dtype for c in sweep.curves))
+    nonfinite = sum(c.nonfinite for c in sweep.curves)
+    domain = (
+        f"Crosses in the grey band at the top: {nonfinite} points (over every scheme and dtype) "
+        "where a quotient was not finite, because the step left the function's domain."
+        if nonfinite
+        else "Every step stayed inside the function's domain (no non-finite point)."
     )
     return (
-        "Why h = 1e-4 is a fair default. Error of the central difference at a fixed h, as a "
-        "multiple of each curve's best (curves with f''' ≠ 0): "
-        + " | ".join(parts)
-        + f". {verdict}: one step for float32 and float64 alike, typically close to the best of "
-        "either, while each dtype's own optimum costs more in the other dtype."
-        if winner == seed_label
-        else "Why h = 1e-4. Error of the central difference at a fixed h, as a multiple of each "
-        "curve's best (curves with f''' ≠ 0): " + " | ".join(parts) + f". {verdict}."
+        f"Relative error of the finite differences of {sweep.name} against jax.grad, as the step "
+        f"h shrinks from 1e-1 to 1e-16: one row per argument ({'; '.join(described)}), one "
+        f"column per dtype ({', '.join(dtypes)}). {STYLE_LEGEND} {domain}"
     )
+
+
+SUMMARY_CAPTION = (
+    "Every forward (solid line, circles) and central (squares) curve of every case, float64 on "
+    "the left and float32 on the right; the markers are each curve's best h. The vertical "
+    "lines are the checker's default steps (red: central ε^(1/3), purple dashed: one-sided "
+    "ε^(1/2)) and the book's h = 1e-4 (black dash-dot)."
+)
+DESCENT_CAPTION = (
+    "function_2 (x0² + x1²): contours, the negative gradient field from numerical_gradient, and "
+    "20 steps of gradient descent from (−3, 4) with learning rate 0.1, as in the seed note."
+)

@@ -12,6 +12,7 @@ import base64
 import html
 import multiprocessing
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,7 +26,16 @@ from tabulate import tabulate
 from harness.files import dumps_json, publish
 from harness.suite.case import Case
 from harness.sweep import measure as sweep_module
-from harness.sweep.explain import case_rows, explanation, headline_rows, num_text
+from harness.sweep import recommend
+from harness.sweep.explain import (
+    DESCENT_CAPTION,
+    SUMMARY_CAPTION,
+    case_caption,
+    case_rows,
+    explanation,
+    headline_rows,
+    num_text,
+)
 from harness.sweep.model import CaseSweep, array_numbers
 
 SWEEP_FORMAT, SWEEP_VERSION = "gradcheck-sweep", 1
@@ -207,7 +217,7 @@ def _sweep_and_draw(
         for index in by_size:
             sweep = swept[index] = sweep_module.sweep_case(cases[index])
             if sweep.curves:
-                draw(f"case_{_slug(sweep.name)}.png", sweep.name, plots.case_figure, sweep)
+                draw(case_figure_name(sweep.name), sweep.name, plots.case_figure, sweep)
                 figures[index] = jobs.pop()
         sweeps = [swept[i] for i in range(len(cases))]
         jobs += [figures[i] for i in sorted(figures)]
@@ -224,12 +234,41 @@ def _sweep_and_draw(
 
 Table = tuple[list[list[str]], Sequence[str]]  # (rows, headers) for tabulate
 
+TITLE = "Error versus h: which step should I use?"
+SUMMARY_FIGURE, DESCENT_FIGURE = "summary.png", "function_2_descent.png"
+
+
+def case_figure_name(name: str) -> str:
+    """The PNG file of a case's figure."""
+    return f"case_{_slug(name)}.png"
+
+
+def case_anchor(name: str) -> str:
+    """The id of a case's section on the page (and its link in the contents)."""
+    return f"case-{_slug(name)}"
+
+
+@dataclass(frozen=True)
+class CaseSection:
+    """One case's part of the report: its recommended-step box, figure and caption."""
+
+    name: str
+    anchor: str
+    figure: str  # file name of the PNG
+    caption: str
+    at_domain_edge: bool
+    sentences: list[str]  # the box in words
+    box: Table  # the box's table
+
 
 @dataclass(frozen=True)
 class ReportText:
     """What report.md and report.html both show, computed once from the sweeps."""
 
-    paragraphs: list[str]
+    lesson: list[str]  # the summary: which h, in words
+    overall: Table  # the recommended-step box over all cases
+    sections: list[CaseSection]  # per swept case
+    paragraphs: list[str]  # how the curves behave
     cases: Table  # whole gradient per case
     headline: Table  # best errors per argument
     curves: dict[str, Table]  # every curve, per dtype
@@ -237,7 +276,7 @@ class ReportText:
 
 
 def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
-    """The explanation and the tables of the report.
+    """The summary, recommended steps, per-case sections, explanation and tables of the report.
 
     Args:
       sweeps: case sweeps.
@@ -245,7 +284,24 @@ def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
     Returns:
       The ReportText.
     """
+    steps = {s.case: s for s in recommend.all_case_steps(sweeps)}
+    sections = [
+        CaseSection(
+            name=s.name,
+            anchor=case_anchor(s.name),
+            figure=case_figure_name(s.name),
+            caption=case_caption(s),
+            at_domain_edge=s.at_domain_edge,
+            sentences=recommend.case_sentences(steps[s.name]),
+            box=recommend.case_table(steps[s.name]),
+        )
+        for s in sweeps
+        if s.name in steps
+    ]
     return ReportText(
+        lesson=recommend.lesson(list(steps.values())),
+        overall=recommend.overall_table(list(steps.values())),
+        sections=sections,
         paragraphs=explanation(sweeps),
         cases=case_rows(sweeps),
         headline=headline_rows(sweeps),
@@ -254,64 +310,244 @@ def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
     )
 
 
+def _contents(text: ReportText, images: Sequence[str]) -> list[tuple[str, str, list]]:
+    """The table of contents: (anchor, title, [(anchor, title)] of the subsections)."""
+    entries: list[tuple[str, str, list]] = [
+        ("summary", "Summary: which h?", []),
+        ("recommended", "Recommended step over all cases", []),
+    ]
+    if text.sections:
+        entries.append(("cases", "Cases", [(s.anchor, s.name) for s in text.sections]))
+    entries.append(("behaviour", "How the curves behave", []))
+    if DESCENT_FIGURE in images:
+        entries.append(("descent", "function_2 and gradient descent", []))
+    tables = [
+        ("table-cases", "Whole gradient per case"),
+        ("table-arguments", "Best errors per argument"),
+    ]
+    tables += [(f"table-curves-{dtype}", f"Every curve, {dtype}") for dtype in text.curves]
+    entries.append(("tables", "Tables", tables))
+    if text.skipped:
+        entries.append(("not-swept", "Not swept", []))
+    return entries
+
+
+SUMMARY_NOTE = (
+    "Errors are relative: the largest absolute error over the gradient's entries divided by the "
+    "largest exact derivative, every argument at one h (as a check computes it). Each case's "
+    "lowest point is read off a 5-step running median, and so are the errors at the fixed steps; "
+    "the checker's step lies between grid steps and is read on a straight line in log-log. "
+    + recommend.OVERALL_NOTE
+)
+
+
+# A number as the report writes it (6.1e-06, 1.3e4×, 0.75): kept on one line in prose, where a
+# browser would otherwise break "6.1e-" from "06" at the hyphen.
+PROSE_NUMBER = re.compile(r"[~−-]?\d+(?:\.\d+)?(?:e[-+]?\d+)?×?")
+
+
+def _prose(text: str) -> str:
+    """Escaped text whose numbers do not wrap (each in a nowrap span when it has an exponent)."""
+    escaped = html.escape(text)
+    return PROSE_NUMBER.sub(
+        lambda m: f'<span class="n">{m[0]}</span>' if "e" in m[0] else m[0], escaped
+    )
+
+
+def _split_lead(line: str) -> tuple[str, str]:
+    """("float64, central differences:", the rest) when a summary line opens with a short
+    label ending in a colon; ("", line) otherwise."""
+    lead, colon, rest = line.partition(": ")
+    return (lead + ":", rest) if colon and len(lead) <= 32 else ("", line)
+
+
+def _lead_markdown(line: str) -> str:
+    lead, rest = _split_lead(line)
+    return f"**{lead}** {rest}" if lead else rest
+
+
+def _lead_html(line: str) -> str:
+    lead, rest = _split_lead(line)
+    body = _prose(rest)
+    return f"<strong>{html.escape(lead)}</strong> {body}" if lead else body
+
+
+def _md_table(table: Table) -> str:
+    return tabulate(*table, tablefmt="github", disable_numparse=True)
+
+
 def render_markdown(
     text: ReportText, images: Sequence[tuple[str, str, bytes]], seconds: float
 ) -> str:
-    """report.md: explanation, tables, and links to the PNG files."""
-    parts = ["# Error versus h: forward, backward and central differences", ""]
+    """report.md: summary, recommended steps, cases with their figures, explanation, tables."""
+    names = [name for name, _, _ in images]
+    parts = [f"# {TITLE}", "", "## Contents", ""]
+    for anchor, title, children in _contents(text, names):
+        parts.append(f"- [{title}](#{anchor})")
+        parts += [f"  - [{child}](#{child_anchor})" for child_anchor, child in children]
+    parts += ["", '<a id="summary"></a>', "", "## Summary: which h?", ""]
+    parts += [f"- {_lead_markdown(line)}" for line in text.lesson] or [
+        "No case had a numerical check to sweep."
+    ]
+    parts += ["", '<a id="recommended"></a>', "", "## Recommended step over all cases", ""]
+    parts += [_md_table(text.overall), "", SUMMARY_NOTE, ""]
+    if SUMMARY_FIGURE in names:
+        parts += [f"![Every forward and central curve]({SUMMARY_FIGURE})", "", SUMMARY_CAPTION, ""]
+    if text.sections:
+        parts += ['<a id="cases"></a>', "", "## Cases", ""]
+    for s in text.sections:
+        edge = " (domain edge)" if s.at_domain_edge else ""
+        parts += [f'<a id="{s.anchor}"></a>', "", f"### {s.name}{edge}", ""]
+        parts += ["**Recommended step.** " + " ".join(s.sentences), ""]
+        parts += [_md_table(s.box), ""]
+        if s.figure in names:
+            parts += [f"![{s.name}]({s.figure})", "", f"_{s.caption}_", ""]
+    parts += ['<a id="behaviour"></a>', "", "## How the curves behave", ""]
     parts += [*text.paragraphs, ""]
-    parts += ["## Whole gradient per case, float64 (every argument at one h)", ""]
-    parts += [tabulate(*text.cases, tablefmt="github", disable_numparse=True), ""]
-    parts += ["## Best errors per argument, float64", ""]
-    parts += [tabulate(*text.headline, tablefmt="github", disable_numparse=True), ""]
-    for dtype, table in text.curves.items():
-        parts += [f"## Every curve, {dtype}", ""]
-        parts += [tabulate(*table, tablefmt="github", disable_numparse=True), ""]
+    if DESCENT_FIGURE in names:
+        parts += ['<a id="descent"></a>', "", "## function_2 and gradient descent", ""]
+        parts += [f"![function_2 and gradient descent]({DESCENT_FIGURE})", "", DESCENT_CAPTION, ""]
+    parts += ['<a id="tables"></a>', "", "## Tables", ""]
+    tables = [
+        ("table-cases", "Whole gradient per case, float64 (every argument at one h)", text.cases),
+        ("table-arguments", "Best errors per argument, float64", text.headline),
+    ]
+    tables += [(f"table-curves-{d}", f"Every curve, {d}", t) for d, t in text.curves.items()]
+    for anchor, title, table in tables:
+        parts += [f'<a id="{anchor}"></a>', "", f"### {title}", "", _md_table(table), ""]
     if text.skipped:
-        parts += ["## Not swept", ""] + [f"- {name}: {why}" for name, why in text.skipped] + [""]
-    parts += ["## Plots", ""]
-    parts += [f"![{caption}]({name})" for name, caption, _ in images]
-    parts += ["", f"_Sweep and report generated in {seconds:.1f} s._", ""]
+        parts += ['<a id="not-swept"></a>', "", "## Not swept", ""]
+        parts += [f"- {name}: {why}" for name, why in text.skipped] + [""]
+    parts += [f"_Sweep and report generated in {seconds:.1f} s._", ""]
     return "\n".join(parts)
 
 
 CSS = """
-body { font-family: sans-serif; max-width: 1250px; margin: 1em auto; padding: 0 1em; }
-table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; }
-th { background: #eee; } img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
-figure { margin: 0 0 1.5em; } figcaption { font-size: 13px; color: #444; }
+body { font-family: system-ui, sans-serif; font-size: 15px; line-height: 1.45; color: #222;
+  max-width: 1150px; margin: 1em auto; padding: 0 1em; }
+h1 { font-size: 26px; margin-bottom: 0.2em; } h2 { font-size: 21px; margin-top: 1.8em;
+  border-bottom: 1px solid #ddd; } h3 { font-size: 17px; margin-top: 1.6em; }
+nav { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 0.3em 1em; font-size: 14px; }
+nav h2 { border: none; margin: 0.4em 0; font-size: 16px; }
+nav ol { margin: 0.2em 0; } nav ol ol { columns: 3 17em; font-size: 13px; }
+.scroll { overflow-x: auto; margin: 0.5em 0 1.2em; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 2px 7px; text-align: left; vertical-align: top; }
+th { background: #eee; } td.num, th.num { white-space: nowrap; text-align: right;
+  font-variant-numeric: tabular-nums; }
+.box { border: 2px solid #4a7ab5; background: #f3f7fc; border-radius: 4px; padding: 0.4em 1em;
+  margin: 0.8em 0 1em; } .box h3, .box h4 { margin: 0.3em 0; color: #234; }
+.box p { margin: 0.4em 0; } .lesson li { margin: 0.35em 0; }
+.edge { font-size: 13px; font-weight: normal; color: #a33; }
+img { max-width: 100%; border: 1px solid #ddd; } figure { margin: 0.5em 0 1.5em; }
+figcaption { font-size: 13px; color: #444; max-width: 1100px; }
+p.note { font-size: 13px; color: #444; } .n { white-space: nowrap; }
 """
+
+# Columns of the report's tables that hold words; every other column holds numbers (no wrap).
+TEXT_COLUMNS = frozenset({"case", "arguments", "arg", "swept along", "scheme", "dtype"})
+
+
+def _html_table(table: Table) -> str:
+    """A table whose number cells do not wrap (class "num"), in a box that scrolls sideways on
+    a narrow window instead of squeezing the numbers."""
+    rows, headers = table
+    number = ' class="num"'
+    numeric = [number if header not in TEXT_COLUMNS else "" for header in headers]
+    out = ['<div class="scroll"><table>', "<thead><tr>"]
+    out += [f"<th{n}>{html.escape(h)}</th>" for h, n in zip(headers, numeric, strict=True)]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        cells = [f"<td{n}>{html.escape(cell)}</td>" for cell, n in zip(row, numeric, strict=True)]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _figure(data: bytes, alt: str, caption: str) -> str:
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{_prose(caption)}</figcaption></figure>"
+    )
+
+
+def _paragraph(text: str) -> str:
+    """A paragraph whose opening words up to the first full stop are its title ("Sweep
+    modes."), set in bold."""
+    lead, dot, rest = text.partition(". ")
+    if dot and len(lead) <= 40 and not any(ch.isdigit() for ch in lead):
+        return f"<p><strong>{html.escape(lead)}.</strong> {_prose(rest)}</p>"
+    return f"<p>{_prose(text)}</p>"
 
 
 def render_html(text: ReportText, images: Sequence[tuple[str, str, bytes]], seconds: float) -> str:
     """report.html: one page, no external resources (plots as data URIs)."""
+    data = {name: png for name, _, png in images}
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>gradcheck: error versus h</title>",
         f"<style>{CSS}</style></head><body>",
-        "<h1>Error versus h: forward, backward and central differences</h1>",
+        f"<h1>{html.escape(TITLE)}</h1>",
+        '<nav id="contents"><h2>Contents</h2><ol>',
     ]
-    out += [f"<p>{html.escape(p)}</p>" for p in text.paragraphs if p]
-    out.append("<h2>Whole gradient per case, float64 (every argument at one h)</h2>")
-    out.append(tabulate(*text.cases, tablefmt="html", disable_numparse=True))
-    out.append("<h2>Best errors per argument, float64</h2>")
-    out.append(tabulate(*text.headline, tablefmt="html", disable_numparse=True))
-    out.append("<h2>Plots</h2>")
-    for _, caption, data in images:
-        encoded = base64.b64encode(data).decode("ascii")
-        out.append(
-            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
-    for dtype, table in text.curves.items():
-        out.append(f"<h2>Every curve, {dtype}</h2>")
-        out.append(tabulate(*table, tablefmt="html", disable_numparse=True))
+    for anchor, title, children in _contents(text, list(data)):
+        out.append(f'<li><a href="#{anchor}">{html.escape(title)}</a>')
+        if children:
+            out.append("<ol>")
+            out += [f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in children]
+            out.append("</ol>")
+        out.append("</li>")
+    out.append("</ol></nav>")
+    out.append('<section id="summary"><h2>Summary: which h?</h2><ul class="lesson">')
+    out += [f"<li>{_lead_html(line)}</li>" for line in text.lesson]
+    if not text.lesson:
+        out.append("<li>No case had a numerical check to sweep.</li>")
+    out.append("</ul>")
+    out.append('<div class="box" id="recommended"><h3>Recommended step over all cases</h3>')
+    out.append(_html_table(text.overall))
+    out.append(f'<p class="note">{_prose(SUMMARY_NOTE)}</p></div>')
+    if SUMMARY_FIGURE in data:
+        alt = "Every forward and central curve"
+        out.append(_figure(data[SUMMARY_FIGURE], alt, SUMMARY_CAPTION))
+    out.append("</section>")
+    if text.sections:
+        out.append('<section id="cases"><h2>Cases</h2>')
+    for s in text.sections:
+        edge = ' <span class="edge">domain edge</span>' if s.at_domain_edge else ""
+        out.append(f'<section id="{s.anchor}"><h3>{html.escape(s.name)}{edge}</h3>')
+        out.append('<div class="box"><h4>Recommended step</h4>')
+        out += [f"<p>{_prose(line)}</p>" for line in s.sentences]
+        out.append(_html_table(s.box) + "</div>")
+        if s.figure in data:
+            out.append(_figure(data[s.figure], s.name, s.caption))
+        out.append("</section>")
+    if text.sections:
+        out.append("</section>")
+    out.append('<section id="behaviour"><h2>How the curves behave</h2>')
+    out += [_paragraph(p) for p in text.paragraphs if p]
+    out.append("</section>")
+    if DESCENT_FIGURE in data:
+        out.append('<section id="descent"><h2>function_2 and gradient descent</h2>')
+        alt = "function_2 and gradient descent"
+        out.append(_figure(data[DESCENT_FIGURE], alt, DESCENT_CAPTION))
+        out.append("</section>")
+    out.append('<section id="tables"><h2>Tables</h2>')
+    tables = [
+        ("table-cases", "Whole gradient per case, float64 (every argument at one h)", text.cases),
+        ("table-arguments", "Best errors per argument, float64", text.headline),
+    ]
+    tables += [(f"table-curves-{d}", f"Every curve, {d}", t) for d, t in text.curves.items()]
+    for anchor, title, table in tables:
+        out.append(f'<h3 id="{anchor}">{html.escape(title)}</h3>')
+        out.append(_html_table(table))
+    out.append("</section>")
     if text.skipped:
-        out.append("<h2>Not swept</h2><ul>")
+        out.append('<section id="not-swept"><h2>Not swept</h2><ul>')
         out += [f"<li>{html.escape(name)}: {html.escape(why)}</li>" for name, why in text.skipped]
-        out.append("</ul>")
+        out.append("</ul></section>")
     out.append(f"<p><em>Sweep and report generated in {seconds:.1f} s.</em></p></body></html>")
     return "\n".join(out) + "\n"
 
