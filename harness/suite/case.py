@@ -88,7 +88,7 @@ def case(
       name: unique name, e.g. "loss/cee/seed-y-class-2".
       fn: the NumPy function under test; returns a scalar.
       reference: its independent JAX twin.
-      args: concrete arguments for both.
+      args: concrete arguments for both, as a tuple (or list): ``args=(x,)`` for one.
       wrt: positions of the arguments to differentiate (default: every float array).
       grad: optional hand-written gradient returning one array per wrt argument.
       tol: absolute tolerance override, for every check or per check kind.
@@ -104,6 +104,12 @@ def case(
     """
     if not isinstance(name, str) or not name:
         raise ValueError("case() needs a non-empty name")
+    if not isinstance(args, list | tuple):
+        # tuple(array) would silently split an array into its rows, one argument each.
+        raise TypeError(
+            f"case {name!r}: args= must be a tuple of arguments, got {type(args).__name__}; "
+            "for one argument write args=(x,)"
+        )
     if isinstance(wrt, int):
         wrt = (wrt,)
     frame = sys._getframe(1)

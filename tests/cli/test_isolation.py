@@ -169,7 +169,9 @@ def test_a_case_file_that_hangs_at_import_is_a_collection_error(tmp_path):
         timeout=80,
     )  # fmt: skip
     assert run.returncode == 1, run.stderr
-    assert "b_hangs.py" in run.stderr and "importing the case file took longer than 4 s" in run.stderr
+    assert (
+        "b_hangs.py" in run.stderr and "importing the case file took longer than 4 s" in run.stderr
+    )
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [r["name"] for r in data["results"]] == ["a/good"]
     assert data["collection_errors"][0]["path"].endswith("b_hangs.py")
