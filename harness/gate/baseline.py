@@ -249,8 +249,11 @@ def _check_types(item: Any) -> None:
                 raise ValueError(f"case {name!r}: {key!r} is {value!r}, not {_kind(types)}")
         worst = rec.get("worst")
         if isinstance(worst, dict):
-            index = worst.get("index")
-            if not isinstance(worst.get("arg"), str) or not isinstance(index, list):
+            for key in ("arg", "index"):
+                if key not in worst:
+                    raise ValueError(f"case {name!r}: 'worst' lacks the field {key!r}")
+            index = worst["index"]
+            if not isinstance(worst["arg"], str) or not isinstance(index, list):
                 raise ValueError(f"case {name!r}: 'worst' is {worst!r}, not an entry")
             if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
                 raise ValueError(f"case {name!r}: 'worst' index {index!r} is not whole numbers")
