@@ -233,13 +233,22 @@ def raises_custom(x):
     raise Custom("not an Exception")
 
 
+def raises_in_the_second_opinion(x):
+    # Off by 0.1 x0, so entry 0 gets a second opinion at h/2, where this raises.
+    if 0 < abs(float(x[0]) - 3.0) < 1e-5:
+        raise RuntimeError("raised at h/2")
+    return float(np.sum(x**2) + 0.1 * x[0])
+
+
 good("a/good")
 case("b/scheme", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),),
      scheme="centre")
 case("c/checks", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),),
      checks=("numerical", "hessian"))
 case("d/custom", fn=raises_custom, reference=square_sum_jax, args=(np.array([3.0, 4.0]),))
-good("e/good-after")
+case("e/second-opinion", fn=raises_in_the_second_opinion, reference=square_sum_jax,
+     args=(np.array([3.0, 4.0]),))
+good("f/good-after")
 """
 
 
@@ -249,10 +258,12 @@ def test_options_check_rejects_and_custom_base_exceptions_are_that_cases_error(t
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     found = results(tmp_path)
-    assert [found[n]["verdict"] for n in found] == ["pass", "error", "error", "error", "pass"]
+    verdicts = [found[n]["verdict"] for n in found]
+    assert verdicts == ["pass", "error", "error", "error", "error", "pass"]
     assert "centre" in messages(found["b/scheme"])
     assert "hessian" in messages(found["c/checks"])
     assert "Custom: not an Exception" in messages(found["d/custom"])
+    assert "raised at h/2" in messages(found["e/second-opinion"])
     assert "b/scheme" in run.stdout  # the table is printed
 
 
@@ -283,3 +294,23 @@ def test_the_report_is_written_for_cases_the_checker_marked_error(tmp_path, comm
     for name in ("b/raising-reference", "c/non-scalar-reference"):
         assert skipped[name], name  # listed as not swept, with the reason
     assert (tmp_path / "out" / "report.html").exists()
+
+
+DELETES_RESULTS = """
+def deletes_results(x):
+    # A case that deletes the report folder's results.json whenever it runs.
+    if os.path.exists("out/results.json"):
+        os.remove("out/results.json")
+    return float(np.sum(x**2))
+
+
+case("a/deletes", fn=deletes_results, reference=square_sum_jax, args=(np.array([3.0, 4.0]),))
+"""
+
+
+def test_the_final_line_names_a_results_json_that_exists(tmp_path):
+    write_case_file(tmp_path, "deletes.py", DELETES_RESULTS)
+    run = gradcheck(tmp_path, "run", "cases", "--report-dir", "out")
+    assert run.returncode == 0, run.stderr
+    assert "results in out/results.json" in run.stdout
+    assert results(tmp_path)["a/deletes"]["verdict"] == "pass"
