@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -314,3 +316,50 @@ def test_the_final_line_names_a_results_json_that_exists(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "results in out/results.json" in run.stdout
     assert results(tmp_path)["a/deletes"]["verdict"] == "pass"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_case_that_swallows_every_exception_cannot_outlive_an_interrupt(tmp_path, signum):
+    marker = tmp_path / "started"
+    write_case_file(
+        tmp_path,
+        "stubborn.py",
+        f"""
+def stubborn(x):
+    with open({str(marker)!r}, "w") as f:
+        f.write(str(os.getpid()))
+    end = time.time() + 90
+    while time.time() < end:
+        try:
+            time.sleep(0.05)
+        except BaseException:
+            pass
+    return 25.0
+
+
+case("a/stubborn", fn=stubborn, reference=square_sum_jax, args=(np.array([3.0, 4.0]),))
+""",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", "cases", "--report-dir", "out"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while not (marker.exists() and marker.read_text()) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert not (tmp_path / "out" / "results.json").exists()
+    # And the process that ran the case is gone, not left spinning.
+    assert not _running(int(marker.read_text()))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\tZ" in status.read_text())
