@@ -29,6 +29,7 @@ from typing import Any
 
 from harness.results import ERROR, CheckRecord, CheckResult, CollectionError
 from harness.suite.case import Case
+from harness.suite.frames import STARTED, read_frame, write_frame
 
 DEFAULT_TIMEOUT = 600.0  # seconds per case; the 39,760-parameter network takes ~20 s
 
@@ -206,8 +207,6 @@ class _Process:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        from harness.suite.worker import read_frame
-
         assert self.proc.stdout is not None
         while True:
             try:
@@ -217,8 +216,6 @@ class _Process:
                 return
 
     def send(self, request: tuple) -> None:
-        from harness.suite.worker import write_frame
-
         assert self.proc.stdin is not None
         try:
             write_frame(self.proc.stdin, request)
@@ -314,7 +311,7 @@ class CaseRunner:
             process.send(request)
             while True:
                 kind, value = process.receive(self.timeout)
-                if kind != "started":
+                if kind != STARTED:
                     return kind, value
         except (WorkerEnded, WorkerTimeout):
             if self._process is not None:
@@ -436,7 +433,7 @@ class CaseRunner:
             try:
                 while True:
                     kind, value = process.receive(self.timeout)
-                    if kind != "started":
+                    if kind != STARTED:
                         break
             except WorkerTimeout:
                 self._process = None

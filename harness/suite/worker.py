@@ -8,7 +8,7 @@ passes or the process dies, kills it, records that case as an ``error`` and star
 for the next case. The limit is kept by the parent waiting with a timeout, so it needs no signal
 (Windows has no SIGALRM) and no cooperation from the case.
 
-Protocol: frames of an 8-byte big-endian length and a pickle, requests on the worker's stdin,
+Protocol: frames (harness/suite/frames.py), requests on the worker's stdin,
 replies on its original stdout. Both descriptors are moved out of the way at start-up: a case's
 ``print`` goes to stderr and its ``input()`` reads an empty stdin, so neither can corrupt a frame.
 Requests are tuples ``(op, *arguments)``; every reply is ``(kind, value)``, preceded by
@@ -22,54 +22,13 @@ import os
 import pickle
 import queue
 import signal
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-_HEADER = struct.Struct(">Q")
-STARTED = "started"
-
-
-def write_frame(stream: BinaryIO, message: Any) -> None:
-    """Send one message (pickled, length-prefixed) and flush.
-
-    Args:
-      stream: a binary stream.
-      message: any picklable object.
-    """
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def read_frame(stream: BinaryIO) -> Any:
-    """Receive one message sent by `write_frame`.
-
-    Args:
-      stream: a binary stream.
-
-    Returns:
-      The message.
-
-    Raises:
-      EOFError: the other side closed the stream (mid-frame included).
-    """
-    header = _read_exactly(stream, _HEADER.size)
-    return pickle.loads(_read_exactly(stream, _HEADER.unpack(header)[0]))
-
-
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
-    chunks, left = [], size
-    while left:
-        chunk = stream.read(left)
-        if not chunk:
-            raise EOFError("stream closed")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+from harness.suite.frames import STARTED, read_frame, write_frame
 
 
 class _Worker:
