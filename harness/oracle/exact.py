@@ -22,6 +22,7 @@ them is the checker's job.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -34,10 +35,14 @@ import numpy as np
 
 CACHE_SIZE = 256
 # Evaluating a reference eagerly (gradcheck_jit False, or a jit fallback) makes JAX compile and
-# keep one executable per primitive and argument shape, in its own caches: ~16 MB per new shape
-# of a small network reference, 3.4 GB after 300 fuzzed networks. After this many new eager
-# signatures those caches are emptied (jax.clear_caches), which bounds the memory; what is still
-# in use compiles again on its next call.
+# keep executables per primitive and argument shape in its own caches: ~16 MB per new shape of a
+# small network reference, 3.4 GB after 300 fuzzed networks. When the process holds more than
+# this budget (MB; GRADCHECK_JAX_CACHE_MB overrides it) at a new eager signature, those caches are
+# emptied (jax.clear_caches); what is still in use compiles again on its next call. Emptying
+# them costs recompiles (a fuzz run emptying them every 16 networks ran about 3x slower), so it
+# happens only over budget, and at most once per EAGER_SIGNATURES_BEFORE_CLEAR new signatures;
+# where the process's memory cannot be read, every that many.
+JAX_CACHE_BUDGET_MB = float(os.environ.get("GRADCHECK_JAX_CACHE_MB", "2048"))
 EAGER_SIGNATURES_BEFORE_CLEAR = 32
 
 # Raised when tracing under jit needs a concrete value; plain jax.grad may still work.
@@ -210,14 +215,26 @@ def _run(entry: _Entry, arrays: list[Any]) -> Any:
 
 
 def _count_eager_signature() -> None:
-    """Note one more eager signature; empty JAX's caches when there have been enough (hold
-    `_lock`)."""
+    """Note one more eager signature; empty JAX's caches when over budget (hold `_lock`)."""
     global _eager_signatures
     _eager_signatures += 1
-    if _eager_signatures >= EAGER_SIGNATURES_BEFORE_CLEAR:
+    if _eager_signatures < EAGER_SIGNATURES_BEFORE_CLEAR:
+        return
+    rss = _resident_mb()
+    if rss is None or rss > JAX_CACHE_BUDGET_MB:
         _eager_signatures = 0
         _stats["jax_cache_clears"] += 1
         jax.clear_caches()
+
+
+def _resident_mb() -> float | None:
+    """This process's resident memory in MB (None where it cannot be read: not Linux)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _dynamic(statics: list[bool], values: list[Any]) -> list[Any]:
