@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from harness.cli.common import (
     EXIT_FAILED,
@@ -19,7 +20,6 @@ from harness.cli.common import (
     stop_if_interrupted,
     timeout_seconds,
 )
-from harness.files import relative_path
 from harness.judge.tolerance import SCHEMES
 from harness.results import CheckResult
 from harness.suite.run import DEFAULT_TIMEOUT
@@ -149,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             written, seconds = _report(runner, cases, results, command)
             files.update(written)
             kinds.update(_report_kinds(written))
-    out = publish_outputs(report_dir, files, kinds)[0]
+    publish_outputs(report_dir, files, kinds)
     if args.fast and not args.no_report:
         print("error-versus-h report skipped with --fast (gradcheck report writes it)")
     elif with_report:
@@ -158,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         f"\n{len(results) - failed} passed, {failed} failed"
         + (f", {len(errors)} case file(s) did not import" if errors else "")
-        + f" in {time.time() - started:.1f}s; results in {relative_path(out)}"
+        + f" in {time.time() - started:.1f}s; results in {Path(args.report_dir) / 'results.json'}"
     )
     return EXIT_FAILED if failed or errors else EXIT_OK
 
@@ -200,8 +200,7 @@ def _report_kinds(files: dict) -> dict:
 
 def reproduce_command(result: CheckResult) -> str:
     """The command that reruns just this case, quoted for a POSIX shell."""
-    from harness.files import relative_path
-    from harness.suite.collect import split_source
+        from harness.suite.collect import split_source
 
     path = relative_path(split_source(result.source)[0] if result.source else "cases/")
     return f"gradcheck run {shlex.quote(path)} -k {_single_quoted(result.name)}"
