@@ -200,7 +200,8 @@ def _report_kinds(files: dict) -> dict:
 
 def reproduce_command(result: CheckResult) -> str:
     """The command that reruns just this case, quoted for a POSIX shell."""
-        from harness.suite.collect import split_source
+    from harness.files import relative_path
+    from harness.suite.collect import split_source
 
     path = relative_path(split_source(result.source)[0] if result.source else "cases/")
     return f"gradcheck run {shlex.quote(path)} -k {_single_quoted(result.name)}"
