@@ -36,14 +36,17 @@ import numpy as np
 CACHE_SIZE = 256
 # Evaluating a reference eagerly (gradcheck_jit False, or a jit fallback) makes JAX compile and
 # keep executables per primitive and argument shape in its own caches: ~16 MB per new shape of a
-# small network reference, 3.4 GB after 300 fuzzed networks. When the process holds more than
-# this budget (MB; GRADCHECK_JAX_CACHE_MB overrides it) at a new eager signature, those caches are
-# emptied (jax.clear_caches); what is still in use compiles again on its next call. Emptying
-# them costs recompiles (a fuzz run emptying them every 16 networks ran about 3x slower), so it
-# happens only over budget, and at most once per EAGER_SIGNATURES_BEFORE_CLEAR new signatures;
-# where the process's memory cannot be read, every that many.
+# small network reference, 3.4 GB after 300 fuzzed networks. Emptying them (jax.clear_caches)
+# costs recompiles of what is still in use, and the memory freed is reused rather than returned,
+# so resident memory never falls back below the budget: emptying whenever it is over the budget
+# would empty them every few networks (a fuzz run doing that ran ~3x slower). So: every
+# EAGER_SIGNATURES_BEFORE_CLEAR new eager signatures the process's memory is read; the first
+# time it is over the budget (MB; GRADCHECK_JAX_CACHE_MB overrides it) the caches are emptied,
+# and from then on every time as many new signatures have been seen as it took to fill the
+# budget. Where the memory cannot be read (not Linux), every EAGER_PERIOD_UNREAD signatures.
 JAX_CACHE_BUDGET_MB = float(os.environ.get("GRADCHECK_JAX_CACHE_MB", "2048"))
 EAGER_SIGNATURES_BEFORE_CLEAR = 32
+EAGER_PERIOD_UNREAD = 128
 
 # Raised when tracing under jit needs a concrete value; plain jax.grad may still work.
 _NEEDS_CONCRETE = (
@@ -73,6 +76,7 @@ _cache: OrderedDict[tuple, _Entry] = OrderedDict()
 _lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0, "fallbacks": 0, "jax_cache_clears": 0}
 _eager_signatures = 0  # new eager signatures since JAX's caches were last emptied
+_eager_period: int | None = None  # how many fill the budget (None: not reached yet)
 
 
 # --- argument handling -------------------------------------------------------------------------
@@ -215,13 +219,20 @@ def _run(entry: _Entry, arrays: list[Any]) -> Any:
 
 
 def _count_eager_signature() -> None:
-    """Note one more eager signature; empty JAX's caches when over budget (hold `_lock`)."""
-    global _eager_signatures
+    """Note one more eager signature; empty JAX's caches per the budget rule (hold `_lock`)."""
+    global _eager_signatures, _eager_period
     _eager_signatures += 1
-    if _eager_signatures < EAGER_SIGNATURES_BEFORE_CLEAR:
-        return
-    rss = _resident_mb()
-    if rss is None or rss > JAX_CACHE_BUDGET_MB:
+    if _eager_period is None:
+        if _eager_signatures % EAGER_SIGNATURES_BEFORE_CLEAR:
+            return
+        rss = _resident_mb()
+        if rss is None:
+            _eager_period = EAGER_PERIOD_UNREAD
+        elif rss > JAX_CACHE_BUDGET_MB:
+            _eager_period = _eager_signatures
+        else:
+            return
+    if _eager_signatures >= _eager_period:
         _eager_signatures = 0
         _stats["jax_cache_clears"] += 1
         jax.clear_caches()
@@ -246,10 +257,10 @@ def _dynamic(statics: list[bool], values: list[Any]) -> list[Any]:
 
 def clear_cache() -> None:
     """Empties the compiled-function cache and resets its counters."""
-    global _eager_signatures
+    global _eager_signatures, _eager_period
     with _lock:
         _cache.clear()
-        _eager_signatures = 0
+        _eager_signatures, _eager_period = 0, None
         for name in _stats:
             _stats[name] = 0
 
