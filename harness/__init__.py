@@ -4,8 +4,23 @@ Importing the package does not import JAX (check() loads the oracle on first use
 ``import harness.scratch`` -- the code under test -- never pulls JAX in.
 """
 
+from harness.adapters.layer import check_layer, layer_case
+from harness.adapters.net import check_net, net_case
+from harness.adapters.numerical import fixed_step
 from harness.judge.check import assert_check, check
 from harness.results import CheckRecord, CheckResult
 from harness.suite.case import Case, case
 
-__all__ = ["case", "check", "assert_check", "CheckResult", "CheckRecord", "Case"]
+__all__ = [
+    "case",
+    "check",
+    "assert_check",
+    "check_layer",
+    "check_net",
+    "layer_case",
+    "net_case",
+    "fixed_step",
+    "CheckResult",
+    "CheckRecord",
+    "Case",
+]

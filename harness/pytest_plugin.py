@@ -3,10 +3,15 @@
 * ``pytest cases/`` collects every ``case(...)`` of the case files as a test item named after the
   case, so ``-k``, ``-x``, ``--lf``, ``-m TAG`` (tags become markers) and ``--junitxml`` work; a
   failing item prints the same message as ``assert_check``.
-* A ``.py`` file is a case file when it lies under a ``gradcheck_cases`` ini path (default
-  ``cases``, relative to the ini file) or a ``--gradcheck-cases PATH``, and is not a conftest,
-  ``_``-prefixed, or a pytest test module (``python_files``). So ``pytest`` with
-  ``testpaths = ["tests"]`` never runs the cases, and tests are never read as case files.
+* A ``.py`` file is a case file when it lies under a case folder and is not a conftest or
+  ``_``-prefixed. Case folders are the ``gradcheck_cases`` ini paths (default ``cases``, relative
+  to the ini file), every ``--gradcheck-cases PATH``, and a folder named like a relative
+  ``gradcheck_cases`` entry that is given on the command line or holds a path given on it, inside
+  the folder pytest was started in -- so ``pytest myproj/cases/`` collects from the parent
+  folder too. A case file that is also a test module (``cases/test_cases.py``, matching
+  ``python_files``) gives both its cases and its tests. ``pytest`` with ``testpaths = ["tests"]``
+  never runs the cases, and files under ``tests/`` are never read as case files. When nothing is
+  collected from paths that hold ``.py`` files, the plugin says which case folders it looked for.
 * ``gradcheck`` fixture: ``assert_check`` for your own tests.
 * Parallel runs: under pytest-xdist each case's result travels to the controller with its own
   test report (a ``user_properties`` entry), so a worker that crashes later loses nothing it
@@ -34,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from harness.suite.case import Case
 
 ERRORS_KEY = "gradcheck_collection_errors"
+CASE_IDS_KEY = "gradcheck_case_ids"
 # The user_properties names a case item's report carries its result (or duplicate error) under.
 RESULT_PROPERTY = "gradcheck_result"
 ERROR_PROPERTY = "gradcheck_collection_error"
@@ -107,10 +113,35 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(_ReportListener(config), "gradcheck-results")
     base = config.inipath.parent if config.inipath else config.rootpath
-    roots = [(base / p).resolve() for p in config.getini("gradcheck_cases")]
+    entries = config.getini("gradcheck_cases")
+    roots = [(base / p).resolve() for p in entries]
     invoked = config.invocation_params.dir
     roots += [(invoked / p).resolve() for p in config.getoption("gradcheck_cases")]
-    config.stash[_STATE] = _State(roots)
+    roots += _named_on_the_command_line(config, entries)
+    config.stash[_STATE] = _State(list(dict.fromkeys(roots)))
+
+
+def _given_paths(config: pytest.Config) -> list[Path]:
+    """The existing paths given on the command line (node ids cut at ``::``)."""
+    invoked = config.invocation_params.dir
+    paths = [(invoked / str(arg).split("::")[0]).resolve() for arg in config.args]
+    return [p for p in paths if p.exists()]
+
+
+def _named_on_the_command_line(config: pytest.Config, entries: list[str]) -> list[Path]:
+    """Folders named like a relative gradcheck_cases entry that are, or hold, a path given on the
+    command line and lie inside the folder pytest was started in (``pytest myproj/cases/``)."""
+    invoked = config.invocation_params.dir.resolve()
+    relative = [Path(e).parts for e in entries if not Path(e).is_absolute()]
+    found = []
+    for path in _given_paths(config):
+        for candidate in [path, *path.parents]:
+            if candidate != invoked and invoked not in candidate.parents:
+                break
+            if any(parts and candidate.parts[-len(parts) :] == parts for parts in relative):
+                found.append(candidate)
+                break
+    return found
 
 
 def is_case_file(path: Path, config: pytest.Config) -> bool:
@@ -126,19 +157,58 @@ def is_case_file(path: Path, config: pytest.Config) -> bool:
     from harness.files import relative_to
     from harness.suite import collect
 
-    # gradcheck's own rule first, then pytest's: conftest.py and test modules are never cases.
+    # gradcheck's own rule first, then pytest's: a conftest.py is never a case file.
     if not collect.is_case_file(path) or path.name == "conftest.py":
-        return False
-    if any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files")):
         return False
     return any(relative_to(path, root) is not None for root in config.stash[_STATE].roots)
 
 
+def _is_test_module(path: Path, config: pytest.Config) -> bool:
+    return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """Case files become `CaseFile` collectors."""
-    if is_case_file(file_path, parent.config):
+    """Case files become `CaseFile` collectors, unless pytest makes a module of them itself (a
+    test module, or a file named on the command line): then `pytest_pycollect_makemodule`."""
+    config = parent.config
+    if (
+        is_case_file(file_path, config)
+        and not _is_test_module(file_path, config)
+        and not parent.session.isinitpath(file_path)
+    ):
         return CaseFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Any:
+    """A case file pytest would import as a test module becomes a `CaseModule`: its cases and
+    its tests."""
+    if is_case_file(module_path, parent.config):
+        return CaseModule.from_parent(parent, path=module_path)
+    return None
+
+
+def pytest_report_collectionfinish(
+    config: pytest.Config, start_path: Path, items: list[pytest.Item]
+) -> list[str] | None:
+    """Nothing collected from paths that hold .py files: say where case files are looked for."""
+    if items:
+        return None
+    holding = [p for p in _given_paths(config) if p.suffix == ".py" or any(p.rglob("*.py"))]
+    if not holding:
+        return None
+    from harness.files import relative_path
+
+    shown = ", ".join(relative_path(p, config.invocation_params.dir) for p in holding)
+    roots = config.stash[_STATE].roots
+    where = ", ".join(relative_path(r, config.invocation_params.dir) for r in roots) or "none"
+    return [
+        f"gradcheck: no case files collected from {shown}: case files are .py files under a case "
+        f"folder (here: {where}); set gradcheck_cases in the ini file, pass --gradcheck-cases "
+        "PATH, or name a case folder on the command line (one called like a gradcheck_cases "
+        "entry, e.g. myproj/cases/)"
+    ]
 
 
 class CaseFailed(Exception):
@@ -153,23 +223,45 @@ class CaseFile(pytest.File):
     """A case file: imported with harness.suite.case, one item per case, in declaration order."""
 
     def collect(self) -> Iterator[CaseItem]:
-        from harness.suite.collect import collection_error, load_case_file
+        _, cases = _import(self)
+        yield from _case_items(self, cases)
 
-        state = self.config.stash[_STATE]
-        try:
-            cases = load_case_file(self.path)
-        except Exception as exc:
-            err = collection_error(_shown_path(self.path, self.config), exc)
-            state.errors.append((err.path, err.line, err.message))
-            raise self.CollectError(f"case file did not import: {err.describe()}") from None
-        for c in cases:
-            item = CaseItem.from_parent(
-                self, name=c.name, case=c, duplicate_of=state.names.duplicate_of(c)
-            )
-            for tag in c.tags:
-                _register_marker(self.config, tag)
-                item.add_marker(tag)
-            yield item
+
+class CaseModule(pytest.Module):
+    """A case file that is also a test module: its cases, then its tests, from one import."""
+
+    def _getobj(self) -> Any:
+        module, self._cases = _import(self)
+        return module
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        self.obj  # noqa: B018 (imports the file once, for both kinds of item)
+        yield from _case_items(self, self._cases)
+        yield from super().collect()
+
+
+def _import(collector: pytest.Collector) -> tuple[Any, list[Case]]:
+    """Import a case file as collect.py does; a failure is a collection error naming its line."""
+    from harness.suite.collect import collection_error, import_case_file
+
+    try:
+        return import_case_file(collector.path)
+    except Exception as exc:
+        err = collection_error(_shown_path(collector.path, collector.config), exc)
+        collector.config.stash[_STATE].errors.append((err.path, err.line, err.message))
+        raise collector.CollectError(f"case file did not import: {err.describe()}") from None
+
+
+def _case_items(collector: pytest.Collector, cases: list[Case]) -> Iterator[CaseItem]:
+    state = collector.config.stash[_STATE]
+    for c in cases:
+        item = CaseItem.from_parent(
+            collector, name=c.name, case=c, duplicate_of=state.names.duplicate_of(c)
+        )
+        for tag in c.tags:
+            _register_marker(collector.config, tag)
+            item.add_marker(tag)
+        yield item
 
 
 def _shown_path(path: str | Path, config: pytest.Config) -> str:
@@ -250,13 +342,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = session.config.stash[_STATE]
     state.expected = [item.nodeid for item in session.items if isinstance(item, CaseItem)]
     workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:  # an xdist worker: its collection errors, sent when it ends
+    if workeroutput is not None:  # an xdist worker: sent to the controller when it ends
         workeroutput[ERRORS_KEY] = list(state.errors)
+        workeroutput[CASE_IDS_KEY] = list(state.expected)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
-    """xdist controller: the collected items (every worker collects the same ones, in order)."""
+    """xdist controller: the collected items (every worker collects the same ones, in order).
+
+    Until a worker that finished says which of them are cases (a case file can hold tests too),
+    every item of a case file counts as one.
+    """
     state = node.config.stash[_STATE]
     if not state.expected:
         root = node.config.rootpath
@@ -286,10 +383,12 @@ class _ReportListener:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist controller: take over a finished worker's collection errors."""
+    """xdist controller: take over a finished worker's collection errors and case ids."""
     state = node.config.stash[_STATE]
     output = getattr(node, "workeroutput", {}) or {}
     state.errors.extend(tuple(e) for e in output.get(ERRORS_KEY, []))
+    if CASE_IDS_KEY in output:
+        state.expected = list(output[CASE_IDS_KEY])
 
 
 def merged_results(config: pytest.Config) -> tuple[list[CheckResult], list[CollectionError]]:

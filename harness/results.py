@@ -29,10 +29,12 @@ RESULTS_KIND = OutputKind("gradcheck-results file", json=(RESULTS_FORMAT, RESULT
 # Verdicts, from best to worst. A case's verdict is the worst of its checks.
 PASS = "pass"
 KINK = "kink"  # the function has a kink within the step; exact gradient lies between the slopes
+# The check could not have caught an error of POWER_FRACTION of the gradient's scale: not a pass.
+INCONCLUSIVE = "inconclusive"
 FAIL = "fail"
 NONDETERMINISTIC = "non-deterministic"  # the function mutates its input or changes between calls
 ERROR = "error"  # the check could not be carried out (raised, non-finite, bad input)
-VERDICTS = (PASS, KINK, FAIL, NONDETERMINISTIC, ERROR)
+VERDICTS = (PASS, KINK, INCONCLUSIVE, FAIL, NONDETERMINISTIC, ERROR)
 OK_VERDICTS = frozenset({PASS, KINK})
 
 # Check kinds.
@@ -48,7 +50,7 @@ NON_FINITE = "non_finite"
 
 
 # The CheckRecord fields holding a number (or None).
-NUMBER_FIELDS = ("max_abs_error", "max_rel_error", "tolerance", "h")
+NUMBER_FIELDS = ("max_abs_error", "max_rel_error", "tolerance", "h", "error_ratio")
 # How results.json writes a number JSON has no literal for (json.dumps would write NaN/Infinity,
 # which is not JSON, or refuse with allow_nan=False).
 NON_FINITE_TEXT = {math.inf: "inf", -math.inf: "-inf"}
@@ -124,7 +126,10 @@ class CheckRecord:
     """The outcome of one check of one argument of one case.
 
     ``tolerance`` is the tolerance the worst entry was judged by (tolerances are per entry, see
-    README "Tolerances"); ``max_rel_error`` is ``max_abs_error / max|expected|``.
+    docs/tolerances.md) and ``error_ratio`` that entry's error / tolerance, the largest over the
+    entries judged (above 1 only where the verdict is not a pass); ``max_rel_error`` is
+    ``max_abs_error`` over the gradient's scale (the largest exact entry over every
+    differentiated argument).
     """
 
     case: str
@@ -143,6 +148,7 @@ class CheckRecord:
     evaluations: int = 0
     kinks: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    error_ratio: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -190,10 +196,10 @@ class CheckResult:
         return self.verdict in OK_VERDICTS
 
     def _worst_check(self) -> CheckRecord | None:
-        judged = [c for c in self.checks if c.max_abs_error is not None and c.tolerance]
+        judged = [c for c in self.checks if c.error_ratio is not None]
         if not judged:
             return None
-        return max(judged, key=lambda c: c.max_abs_error / c.tolerance)
+        return max(judged, key=lambda c: c.error_ratio)
 
     @property
     def max_abs_error(self) -> float | None:

@@ -110,7 +110,7 @@ def test_scratch_and_oracle_never_see_each_other(side, forbidden):
 
 def test_the_judge_measures_with_its_own_differences():
     graph = import_graph()
-    for module in ("harness.judge.entries", "harness.judge.directions"):
+    for module in ("harness.judge.entries", "harness.judge.probes", "harness.judge.kinks"):
         assert not [d for d in graph[module] if d.startswith("harness.scratch")], module
 
 

@@ -66,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "random networks (1-3 hidden layers, widths 1-64 or 784-50-10, batch 1-32, "
             "sigmoid/tanh/relu, SSE or cross-entropy, float64/float32) with hypothesis; check each "
             "one's value and numerical gradient (and a network's backprop) against JAX. Prints a "
-            "summary (tried, passed, kinks, rejected, failed, worst error/tolerance, examples/s) "
+            "summary (tried, passed, kinks, rejected, inconclusive, failed, worst error/tolerance, "
+            "examples/s) "
             "and, on a failure, the shrunk example with its formula and a command that reproduces "
             "it.\n\nexit status: 0 no failure, 1 a property failed, 2 usage error."
         ),

@@ -17,7 +17,7 @@ from hypothesis import given, reject, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from harness.results import KINK, PASS, CheckResult
+from harness.results import INCONCLUSIVE, KINK, PASS, CheckResult
 
 
 @dataclass
@@ -29,6 +29,9 @@ class Tally:
     passed: int = 0
     kinks: int = 0
     rejected: int = 0
+    # Correct code at a point where the check could not have caught a sizeable error (a gradient
+    # of 1e-277, float32 at a tiny gradient): neither a pass nor a failure of the property.
+    inconclusive: int = 0
     failed: int = 0
     worst_ratio: float = 0.0  # largest error / tolerance of any passing check
     worst_case: str = ""
@@ -93,6 +96,9 @@ def run_property(
         except Rejected:
             tally.rejected += counting
             reject()
+        if result.verdict == INCONCLUSIVE:
+            tally.inconclusive += counting
+            return
         if result.ok:
             if counting:
                 tally.passed += 1
@@ -141,12 +147,13 @@ def summary_table(tallies: list[Tally]) -> str:
             t.passed,
             t.kinks,
             t.rejected,
+            t.inconclusive,
             t.failed,
             f"{t.worst_ratio:.3g}",
             f"{t.tried / t.seconds:.2f}" if t.seconds else "-",
         ]
         for t in tallies
     ]
-    headers = ["property", "tried", "passed", "kinks", "rejected", "failed"]
+    headers = ["property", "tried", "passed", "kinks", "rejected", "inconclusive", "failed"]
     headers += ["worst error/tolerance", "examples/s"]
     return tabulate(rows, headers=headers)

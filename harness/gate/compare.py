@@ -197,7 +197,7 @@ def compare(
     for err in errors:
         changes.append(
             Change(
-                err.path, "import", REGRESSION, ABSENT, "error", f"case file did not import: {err}"
+                err.path, "import", REGRESSION, ABSENT, "error", f"not collected: {err.describe()}"
             )
         )
     return GateOutcome(tuple(changes))

@@ -13,9 +13,10 @@ that says what to change; the arrays passed in always come back bit-identical.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,8 +24,15 @@ from harness import scratch as _scratch
 from harness.judge import tolerance as policy
 from harness.judge.analytic import check_analytic
 from harness.judge.context import CheckContext
-from harness.judge.directions import DEFAULT_DIRECTIONS, check_mode
-from harness.judge.inputs import CaseInputError, Snapshot, argument_names, resolve_wrt
+from harness.judge.differences import loop_blas_threads
+from harness.judge.inputs import (
+    ArgumentSpec,
+    CaseInputError,
+    Snapshot,
+    argument_names,
+    resolve_wrt,
+)
+from harness.judge.probes import AUTO_FULL_UP_TO, DEFAULT_PROBES, check_mode
 from harness.judge.tolerance import Tolerance
 from harness.results import (
     ANALYTIC,
@@ -41,7 +49,7 @@ def check(
     fn: Callable[..., Any],
     reference: Callable[..., Any],
     *args: Any,
-    wrt: Sequence[int] | int | None = None,
+    wrt: ArgumentSpec = None,
     grad: Callable[..., Any] | None = None,
     scheme: str = "central",
     h: float | None = None,
@@ -49,10 +57,12 @@ def check(
     checks: Sequence[str] | None = None,
     name: str | None = None,
     numerical_gradient: Callable[..., np.ndarray] | None = None,
-    mode: str = "full",
-    directions: int = DEFAULT_DIRECTIONS,
+    mode: str = "auto",
+    probes: int = DEFAULT_PROBES,
     seed: int = 0,
     batched: bool = False,
+    data: ArgumentSpec = None,
+    backprop_reference: Callable[..., Any] | None = None,
 ) -> CheckResult:
     """Check a NumPy function (and optionally its hand-written gradient) against a JAX reference.
 
@@ -60,7 +70,8 @@ def check(
       fn: the NumPy function under test, returning a scalar.
       reference: its independent jax.numpy twin.
       *args: concrete arguments for both.
-      wrt: positions of the arguments to differentiate (default: every float32/float64 array).
+      wrt: the arguments to differentiate, by position or by fn's parameter name (default: every
+        float32/float64 array not in ``data``).
       grad: optional hand-written gradient: same signature as fn, returns one array per wrt
         argument, in order.
       scheme: "central" (default), "forward" or "backward".
@@ -71,23 +82,38 @@ def check(
       checks: which of "value", "numerical", "analytic" to run (default: every one that applies).
       name: the case's name, for messages.
       numerical_gradient: the finite-difference routine under test (default
-        harness.scratch.numerical_gradient); same signature.
-      mode: "full" (every entry by finite differences, 2n evaluations per argument) or "fast"
-        (central slopes along ``directions`` seeded random unit directions, 2k evaluations per
-        argument; an argument whose slopes disagree gets the full check, which names the worst
-        entries). Fast mode always uses central slopes; the analytic check is the same in both.
-      directions: k, the number of random directions per argument in fast mode.
-      seed: seed of those directions (same seed, same directions).
+        harness.scratch.numerical_gradient); same signature. A routine with its own step
+        (``harness.fixed_step``) carries a ``gradcheck_step`` (`RoutineStep`), and is judged at
+        that step and scheme instead of ``h`` and ``scheme``.
+      mode: how the numerical gradient is checked. "full": every entry by finite differences
+        (2n evaluations per argument), with the routine under test. "probe" (alias "fast"): k
+        Rademacher probes through every differentiated argument at once, each coordinate moved
+        by its own full-mode step (2k evaluations in all, docs/fast-mode.md); an error in any
+        entry above its full-mode tolerance is missed with probability <= 2^-k, and a probe that
+        disagrees is bisected down to the entries, judged as the full check judges them.
+        "auto" (default): full for arguments of up to AUTO_FULL_UP_TO entries, probes above,
+        and full everywhere when a ``numerical_gradient`` routine of the case's own is checked.
+      probes: k, the number of probes (default 20: miss probability 2^-20, about 1e-6).
+      seed: seed of the probes' signs (same seed, same probes).
       batched: fn accepts each differentiated argument with an extra leading axis of copies and
         returns one value per copy; the full check then evaluates blocks of perturbations per call
         (harness.scratch.numerical_gradient_batched) unless ``numerical_gradient`` is given.
+      data: arguments that are data (inputs x, targets t), by position or name: left out of the
+        default ``wrt``.
+      backprop_reference: a second JAX reference whose jax.grad the analytic check is judged
+        against, while value and numerical checks use ``reference``. For the book's networks:
+        the loss keeps its delta (log(y + 1e-7)), backprop's (y - t) / N differentiates the loss
+        without it.
 
     Returns:
       A CheckResult with one record per check and differentiated argument.
     """
     policy.check_scheme(scheme)
-    check_mode(mode, directions)
+    check_mode(mode, probes)
     wanted = _wanted_checks(checks, grad)
+    if backprop_reference is not None and wanted == {ANALYTIC}:
+        # Only the analytic check runs: the first reference has nothing to judge.
+        reference, backprop_reference = backprop_reference, None
     name = name or getattr(fn, "__name__", "case")
     args_list = list(args)
     names = argument_names(fn, len(args_list))
@@ -95,7 +121,7 @@ def check(
     run = CheckContext(name, fn, reference, args_list, names, snapshot, policy.parse_overrides(tol))
     try:
         try:
-            positions = resolve_wrt(args_list, names, wrt)
+            positions = resolve_wrt(args_list, names, wrt, data)
         except CaseInputError as exc:
             return CheckResult(name, (run.record("input", None, ERROR, str(exc)),))
         records: list[CheckRecord] = []
@@ -109,32 +135,28 @@ def check(
         exact = run.exact_gradient(records, positions)
         if exact is None:
             return CheckResult(name, tuple(records))
-        joint = None
-        if NUMERICAL in wanted and mode == "fast" and len(positions) > 1:
-            if all(args_list[p].size > directions for p in positions):
-                joint = run.joint_directional(
-                    positions, exact, h, fn_value, ref_value, directions, seed
+        if NUMERICAL in wanted:
+            with loop_blas_threads():
+                numerical = _numerical_records(
+                    run,
+                    positions,
+                    exact,
+                    mode,
+                    probes,
+                    seed,
+                    numerical_gradient,
+                    scheme,
+                    h,
+                    fn_value,
+                    ref_value,
+                    batched,
                 )
-        if joint is not None:
-            records.extend(joint)
-        elif NUMERICAL in wanted:
-            routine = numerical_gradient or _scratch.numerical_gradient
-            batched = batched and numerical_gradient is None
-            for pos in positions:
-                fast = None
-                if mode == "fast" and args_list[pos].size > directions:
-                    fast = run.directional(
-                        pos, exact[pos], h, fn_value, ref_value, directions, seed
-                    )
-                    if fast.ok:
-                        records.append(fast)
-                        continue
-                full = run.numerical(
-                    pos, exact[pos], routine, scheme, h, fn_value, ref_value, batched
-                )
-                records.append(_after_fast(full, fast) if mode == "fast" else full)
+            records.extend(numerical)
         if ANALYTIC in wanted and grad is not None:
-            records.extend(check_analytic(run, grad, positions, exact))
+            if backprop_reference is not None:
+                records.extend(_analytic_against(run, backprop_reference, grad, positions))
+            else:
+                records.extend(check_analytic(run, grad, positions, exact))
         return CheckResult(name, tuple(records))
     finally:
         snapshot.restore()
@@ -187,13 +209,105 @@ def _wanted_checks(checks: Sequence[str] | None, grad: Callable[..., Any] | None
     return set(checks)
 
 
-def _after_fast(full: CheckRecord, fast: CheckRecord | None) -> CheckRecord:
-    """The full check run in fast mode: because a direction disagreed, or the argument is so small
-    that the full check is no dearer than the directions."""
-    if fast is None:
-        details = {**full.details, "mode": "fast", "full_check": "argument has <= k entries"}
-        return replace(full, details=details)
-    details = {**full.details, **fast.details, "full_check": "a direction disagreed"}
-    message = f"fast mode: {fast.message}; full check: {full.message}"
-    evaluations = full.evaluations + fast.evaluations
-    return replace(full, message=message, details=details, evaluations=evaluations)
+def _numerical_records(
+    run: CheckContext,
+    positions: list[int],
+    exact: dict[int, np.ndarray],
+    mode: str,
+    probes: int,
+    seed: int,
+    numerical_gradient: Callable[..., np.ndarray] | None,
+    scheme: str,
+    h: float | None,
+    fn_value: float,
+    ref_value: float,
+    batched: bool,
+) -> list[CheckRecord]:
+    """The numerical check of every differentiated argument, in position order: probes where the
+    mode asks for them, the full per-entry check elsewhere (and wherever a probe's disagreement
+    could not be traced to entries)."""
+    args = run.args
+    if mode == "full" or (mode == "auto" and numerical_gradient is not None):
+        probed: list[int] = []
+    elif mode == "auto":
+        probed = [p for p in positions if args[p].size > AUTO_FULL_UP_TO]
+    else:
+        probed = list(positions)
+    found = run.probe(probed, exact, h, fn_value, ref_value, probes, seed) if probed else {}
+    untraced = found is None
+    routine = numerical_gradient or _scratch.numerical_gradient
+    batched = batched and numerical_gradient is None
+    own: RoutineStep | None = getattr(routine, "gradcheck_step", None)
+    if own is None and not _takes_step(routine):
+        message = (
+            "numerical_gradient takes no h= and scheme=, so it has a step of its own: "
+            "say which with harness.fixed_step(routine, h=..., scheme=...)"
+        )
+        return [run.record(NUMERICAL, None, ERROR, message)]
+    routine_scheme, routine_h = (own.scheme, own.h) if own else (scheme, h)
+    records = []
+    for pos in positions:
+        if found and pos in found:
+            records.append(found[pos])
+            continue
+        full = run.numerical(
+            pos,
+            exact[pos],
+            routine,
+            routine_scheme,
+            routine_h,
+            fn_value,
+            ref_value,
+            batched,
+            scaled_steps=own.scaled if own else True,
+        )
+        if untraced and pos in probed:
+            note = "a probe disagreed and was not traced to entries, so every entry was checked"
+            full = replace(full, details={**full.details, "mode": "probe", "full_check": note})
+        records.append(full)
+    return records
+
+
+class RoutineStep(NamedTuple):
+    """The step a finite-difference routine really uses (``routine.gradcheck_step``), so that it
+    is judged at that step: h, the scheme, and whether entry i's step is h * max(1, |x_i|)
+    (scaled) or h itself (the book's numerical_gradient)."""
+
+    h: float
+    scheme: str
+    scaled: bool
+
+
+def _takes_step(routine: Callable[..., Any]) -> bool:
+    """Whether a routine accepts check()'s h= and scheme= (or any keyword)."""
+    try:
+        parameters = inspect.signature(routine).parameters.values()
+    except (TypeError, ValueError):
+        return True  # cannot tell: let the call say
+    names = {p.name for p in parameters}
+    return {"h", "scheme"} <= names or any(p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def _analytic_against(
+    run: CheckContext,
+    backprop_reference: Callable[..., Any],
+    grad: Callable[..., Any],
+    positions: list[int],
+) -> list[CheckRecord]:
+    """The analytic check against jax.grad(backprop_reference) instead of the first reference."""
+    second = CheckContext(
+        run.name, run.fn, backprop_reference, run.args, run.names, run.snapshot, run.tolerances
+    )
+    problems: list[CheckRecord] = []
+    exact = None
+    if second.evaluate_reference(problems, None, False, positions) is not None:
+        exact = second.exact_gradient(problems, positions)
+    if exact is None:
+        # The steps say "reference"; here it is the second one that failed.
+        return [
+            replace(
+                p, check=ANALYTIC, message=p.message.replace("reference", "backprop_reference", 1)
+            )
+            for p in problems
+        ]
+    return check_analytic(second, grad, positions, exact)

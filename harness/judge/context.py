@@ -6,19 +6,28 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from harness import scratch as _scratch
 from harness.judge import tolerance as policy
-from harness.judge.directions import DirectionalJudgement, judge_directions
 from harness.judge.entries import judge_entries
 from harness.judge.inputs import Snapshot
-from harness.judge.records import describe_exception, first_non_finite, fmt, judged_record
+from harness.judge.probes import Prober, Space, judge_entries_at, probe
+from harness.judge.records import (
+    POWER_FRACTION,
+    describe_exception,
+    first_non_finite,
+    fmt,
+    fmt_pair,
+    judged_record,
+)
 from harness.results import (
     ERROR,
     FAIL,
+    INCONCLUSIVE,
     NON_FINITE,
     NONDETERMINISTIC,
     NUMERICAL,
@@ -27,9 +36,6 @@ from harness.results import (
     CheckRecord,
     Entry,
 )
-
-# The direction stream of the joint check (per-argument streams use the argument's position).
-JOINT_STREAM = 1_000_003
 
 
 def _oracle() -> Any:
@@ -50,19 +56,34 @@ def _scalar(out: Any) -> tuple[float, np.dtype] | str:
     return float(arr.reshape(())), dtype
 
 
-def _power_text(judged: DirectionalJudgement) -> str:
-    """What a directional check can catch: the error norm and the probability."""
-    bound = judged.details["detectable_error_norm"]
-    return (
-        f"catches gradient errors of norm >= {bound:.3g} "
-        f"with probability >= {1 - judged.details['miss_probability']:g}"
-    )
+# A value that agrees to this relative error has the right function, computed differently.
+NEAR_MISS = 1e-6
 
 
-def _rel(error: float, expected: np.ndarray) -> float:
-    """A directional error relative to the exact gradient's root-mean-square entry."""
-    scale = float(np.linalg.norm(expected)) / np.sqrt(expected.size)
-    return error / scale if scale else error
+def _power_check(record: CheckRecord, detectable: float, scale: float) -> CheckRecord:
+    """An agreeing probe record is inconclusive where it could not have caught an error of
+    POWER_FRACTION of the gradient's scale (as judged records are)."""
+    if scale > 0 and detectable > POWER_FRACTION * scale:
+        return replace(
+            record,
+            verdict=INCONCLUSIVE,
+            message=f"the probes' tolerance ({detectable:.3g}) is more than {POWER_FRACTION:g} "
+            f"of the gradient's scale ({scale:.3g}): this check could not have caught an error "
+            "that size",
+        )
+    return record
+
+
+def _value_cause(error: float, reference: float) -> str:
+    """The likely reason a value differs from the reference's, from how far it is off."""
+    if error <= NEAR_MISS * max(abs(reference), 1.0):
+        return (
+            "the digits agree to about 1e-6 or better, so fn most likely computes the right "
+            "function another way: an approximation (a solver's tolerance, a truncated series) or "
+            "cancellation (the value is a small difference of large terms); if that is expected, "
+            "give the value check its own tol={'value': ...}"
+        )
+    return "fn computes a different function (or is checked against the wrong reference)"
 
 
 class CheckContext:
@@ -89,6 +110,10 @@ class CheckContext:
         # set by evaluate_reference.
         self.positions: list[int] = []
         self._exact: list[np.ndarray] | Exception = []
+        # The largest |exact gradient entry| over every differentiated argument (exact_gradient).
+        self.gradient_scale = 0.0
+        # A float32 fn's value against its float64 replay (evaluate_fn): its measured rounding.
+        self.value_noise = 0.0
 
     def record(
         self, check: str, arg: str | None, verdict: str, message: str, **kw: Any
@@ -152,14 +177,47 @@ class CheckContext:
                     VALUE,
                     None,
                     NONDETERMINISTIC,
-                    f"fn returned {fmt(first)} then {fmt(second)} at the same point: it keeps "
+                    f"fn returned {fmt_pair(first, second)} at the same point: it keeps "
                     "hidden state or draws random numbers; fix its seed or pass the state in",
                 )
             )
             return None
-        self.value_eps = policy.eps(dtype)
-        self.value_dtype = np.dtype(np.float32 if dtype.itemsize <= 4 else np.float64)
+        # fn computes in the lowest precision among its floating inputs and its output: a float32
+        # computation returned as float(...) is still float32 arithmetic.
+        computed = policy.computation_dtype(self.args, dtype)
+        self.value_eps = policy.eps(computed)
+        self.value_dtype = computed
+        if computed == np.float32:
+            self.value_noise = self._float64_replay_gap(first)
         return first
+
+    def _float64_replay_gap(self, value: float) -> float:
+        """|fn(x) - fn(x promoted to float64)|: a float32 evaluation's real rounding.
+
+        The replay runs the same code, so a bug is in both values and only the rounding is in
+        their gap; code that is not dtype-generic (raises, or is not finite) gives 0 and is judged
+        by the error model alone.
+        """
+        promoted = [
+            a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32 else a
+            for a in self.args
+        ]
+        try:
+            again = _scalar(self.fn(*promoted))
+        except Exception:  # the case's own code: no replay, the model stands alone
+            return 0.0
+        finally:
+            self.snapshot.restore()
+        if isinstance(again, str) or not np.isfinite(again[0]):
+            return 0.0
+        # A gap the value check would call another function is no rounding (a float32-only
+        # branch of the code, say): it counts no further than the value tolerance.
+        cap = policy.value_tolerance(again[0], self.value_eps, None)
+        return min(abs(value - again[0]), cap)
+
+    def value_scale(self, *values: float) -> float:
+        """`tolerance.value_scale` of the values seen, with the float64 replay's gap."""
+        return policy.value_scale(*values, noise=self.value_noise, value_eps=self.value_eps)
 
     def evaluate_reference(
         self,
@@ -210,8 +268,8 @@ class CheckContext:
             message = (
                 f"fn = {fmt(got)}, reference = {fmt(ref)}"
                 if ok
-                else f"fn returned {fmt(got)} but the reference gives {fmt(ref)} "
-                f"(error {error:.3g} > tolerance {tol:.3g}): fn computes a different function"
+                else f"fn returned {fmt_pair(got, ref, ' but the reference gives ')} "
+                f"(error {error:.3g} > tolerance {tol:.3g}): {_value_cause(error, ref)}"
             )
             records.append(
                 self.record(
@@ -226,6 +284,8 @@ class CheckContext:
                     size=1,
                     dtype=str(self.value_dtype),
                     evaluations=2,
+                    error_ratio=error / tol if tol > 0 else None,
+                    details={"detectable_error": tol},
                 )
             )
         return ref
@@ -244,6 +304,7 @@ class CheckContext:
             )
             return None
         exact = dict(zip(positions, grads, strict=True))
+        self.gradient_scale = max((float(np.abs(g).max(initial=0.0)) for g in grads), default=0.0)
         for pos, g in exact.items():
             index = first_non_finite(g)
             if index is not None:
@@ -272,12 +333,27 @@ class CheckContext:
         fn_value: float,
         ref_value: float,
         batched: bool = False,
+        scaled_steps: bool = True,
     ) -> CheckRecord:
-        """Finite differences of fn in one argument, judged entry by entry."""
+        """Finite differences of fn in one argument, judged entry by entry (at steps h * max(1,
+        |x_i|), or h itself when ``scaled_steps`` is False, as the routine under test used)."""
         x = self.args[pos]
         arg = self.names[pos]
         step = policy.step(h, x.dtype, scheme)
         common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": scheme, "h": step}
+        unresolved = policy.unresolved_entry(x, step)
+        if unresolved is not None:
+            entry = Entry(arg, unresolved)
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"the step {step:.3g} is below the resolution of {entry.describe()} = "
+                f"{x[unresolved]!r} in {x.dtype} (x + h == x): every quotient would be 0; use a "
+                "larger h (or the default)",
+                worst=entry,
+                **common,
+            )
 
         def f(_: np.ndarray) -> Any:
             return self.fn(*self.args)
@@ -333,22 +409,49 @@ class CheckContext:
                 worst=entry,
                 **common,
             )
-        judged = judge_entries(
-            f,
-            x,
-            numeric,
-            expected,
-            scheme=scheme,
-            h=step,
-            value_scale=policy.value_scale(fn_value, ref_value),
-            value_eps=self.value_eps,
-            tol_override=self.tolerances.get(NUMERICAL),
-            evaluations=evaluations,
-            base_value=fn_value,
-            exact_at=lambda moved: self.exact_at(pos, moved),
-        )
-        self.snapshot.restore()
-        evaluations = (x.size * (2 if scheme == "central" else 1)) + judged.evaluations
+        try:
+            judged = judge_entries(
+                f,
+                x,
+                numeric,
+                expected,
+                scheme=scheme,
+                h=step,
+                value_scale=self.value_scale(fn_value, ref_value),
+                value_eps=self.value_eps,
+                tol_override=self.tolerances.get(NUMERICAL),
+                evaluations=evaluations,
+                base_value=fn_value,
+                scaled_steps=scaled_steps,
+            )
+            again = self.fn(*self.args)
+        except Exception as exc:  # the case's own code, at a step of the second opinion
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"fn raised {describe_exception(exc)} while the judge re-measured an entry at "
+                "smaller steps",
+                **common,
+            )
+        finally:
+            self.snapshot.restore()
+        if judged.non_finite is not None:
+            entry = Entry(arg, judged.non_finite)
+            return self.record(
+                NUMERICAL,
+                arg,
+                ERROR,
+                f"fn returned a non-finite value near {entry.describe()} when the judge "
+                f"re-measured it at steps {step:.3g}/2 and /4: the point is too close to the edge "
+                "of fn's domain",
+                worst=entry,
+                **common,
+            )
+        drifted = self.drift_record(again, fn_value, "after the numerical check")
+        if drifted is not None:
+            return replace(drifted, check=NUMERICAL, arg=arg, **common)
+        evaluations = (x.size * (2 if scheme == "central" else 1)) + judged.evaluations + 1
         return self.judged_record(
             NUMERICAL,
             pos,
@@ -358,56 +461,38 @@ class CheckContext:
             judged.tolerance,
             judged.failed,
             judged.kink,
+            jump=judged.jump,
             evaluations=evaluations,
             **common,
         )
 
-    def directional(
-        self,
-        pos: int,
-        expected: np.ndarray,
-        h: float | None,
-        fn_value: float,
-        ref_value: float,
-        k: int,
-        seed: int,
-    ) -> CheckRecord:
-        """Fast mode: slopes of fn along k seeded random directions against the exact ones."""
-        x = self.args[pos]
-        arg = self.names[pos]
-        step = policy.step(h, x.dtype, "central")
-        common = {"size": int(x.size), "dtype": str(x.dtype), "scheme": "central", "h": step}
-        try:
-            judged = self._judge_directions(
-                lambda _: self.fn(*self.args), x, expected, step, fn_value, ref_value, k, seed, pos
-            )
-        except Exception as exc:
-            message = f"fn raised {describe_exception(exc)} along a random direction"
-            return self.record(NUMERICAL, arg, ERROR, message, **common)
-        if not np.isfinite(judged.got):
-            message = f"fn returned a non-finite value along a random direction (step {step:.3g})"
-            return self.record(NUMERICAL, arg, ERROR, message, **common)
-        where = f"direction {judged.worst_direction} of {k}"
-        text = (
-            f"slope along {where}: got {fmt(judged.got)}, expected {fmt(judged.expected)} "
-            f"(abs error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
-            + _power_text(judged)
-        )
+    def drift_record(self, out: Any, first: float, when: str) -> CheckRecord | None:
+        """A non-deterministic record when fn's value at the base point changed since the start.
+
+        A function with hidden state may start drifting only after a few calls; evaluating the
+        base point again after the whole check catches that where two calls at the start did not.
+
+        Args:
+          out: fn's output at the base point now.
+          first: its value at the start.
+          when: when ``out`` was taken, for the message.
+
+        Returns:
+          The record, or None when the two values are bit-identical.
+        """
+        scalar = _scalar(out)
+        now = scalar[0] if not isinstance(scalar, str) else float("nan")
+        if np.float64(now).tobytes() == np.float64(first).tobytes():
+            return None
         return self.record(
-            NUMERICAL,
-            arg,
-            PASS if judged.agreed else FAIL,
-            text,
-            max_abs_error=judged.max_abs_error,
-            max_rel_error=_rel(judged.max_abs_error, expected),
-            tolerance=judged.tolerance,
-            worst=Entry(f"{arg}·v{judged.worst_direction}", (), judged.got, judged.expected),
-            evaluations=judged.evaluations,
-            details=judged.details,
-            **common,
+            VALUE,
+            None,
+            NONDETERMINISTIC,
+            f"fn returned {fmt_pair(first, now)} at the same point ({when}): it keeps hidden "
+            "state or draws random numbers; fix its seed or pass the state in",
         )
 
-    def joint_directional(
+    def probe(
         self,
         positions: list[int],
         exact: dict[int, np.ndarray],
@@ -416,110 +501,140 @@ class CheckContext:
         ref_value: float,
         k: int,
         seed: int,
-    ) -> list[CheckRecord] | None:
-        """Fast mode's first look: k random directions through all differentiated arguments at
-        once (2k evaluations in all, not 2k per argument). Records when they agree; None when a
-        direction disagrees, the arguments mix dtypes, or fn fails, so that the per-argument
-        directions (and then the full check) can find and name the culprit.
+    ) -> dict[int, CheckRecord] | None:
+        """Probe mode over these arguments jointly (probes.py): records per position, or None
+        when a probe disagreed and could not be traced to entries (the caller then runs the full
+        per-entry check).
         """
-        dtypes = {self.args[p].dtype for p in positions}
-        if len(dtypes) != 1:
-            return None
-        dtype = dtypes.pop()
-        shapes = [self.args[p].shape for p in positions]
-        bounds = np.cumsum([0] + [self.args[p].size for p in positions])
-        joint = np.concatenate([self.args[p].ravel() for p in positions])
-        joint_exact = np.concatenate([exact[p].ravel() for p in positions])
-
-        def f(z: np.ndarray) -> Any:
-            for p, shape, lo, hi in zip(positions, shapes, bounds[:-1], bounds[1:], strict=True):
-                np.copyto(self.args[p], z[lo:hi].reshape(shape))
-            return self.fn(*self.args)
-
-        step = policy.step(h, dtype, "central")
-        try:
-            judged = self._judge_directions(
-                f, joint, joint_exact, step, fn_value, ref_value, k, seed, JOINT_STREAM
-            )
-        except Exception:
-            return None
-        if not (judged.agreed and np.isfinite(judged.got)):
-            return None
-        names = ", ".join(self.names[p] for p in positions)
-        text = (
-            f"{k} random directions through all of ({names}) agree with jax.grad (worst: abs "
-            f"error {judged.max_abs_error:.3g}, tolerance {judged.tolerance:.3g}); "
-            + _power_text(judged)
+        arrays = [self.args[p] for p in positions]
+        units = {p: policy.step(h, self.args[p].dtype, "central") for p in positions}
+        steps = np.concatenate(
+            [policy.entry_steps(self.args[p], units[p]).ravel() for p in positions]
         )
-        rel_error = _rel(judged.max_abs_error, joint_exact)
-        records = []
-        for i, p in enumerate(positions):
-            records.append(
-                self.record(
-                    NUMERICAL,
-                    self.names[p],
-                    PASS,
-                    text,
-                    max_abs_error=judged.max_abs_error,
-                    max_rel_error=rel_error,
-                    tolerance=judged.tolerance,
-                    worst=Entry(
-                        f"joint·v{judged.worst_direction}", (), judged.got, judged.expected
-                    ),
-                    evaluations=judged.evaluations if i == 0 else 0,
-                    details={**judged.details, "joint": names},
-                    size=int(self.args[p].size),
-                    dtype=str(dtype),
-                    scheme="central",
-                    h=step,
-                )
-            )
-        return records
+        joint_exact = np.concatenate([exact[p].ravel() for p in positions])
+        space = Space(positions, arrays, steps, joint_exact)
+        scale = self.value_scale(fn_value, ref_value)
+        override = self.tolerances.get(NUMERICAL)
 
-    def _judge_directions(
-        self,
-        f: Callable[[np.ndarray], Any],
-        x: np.ndarray,
-        expected: np.ndarray,
-        step: float,
-        fn_value: float,
-        ref_value: float,
-        k: int,
-        seed: int,
-        position: int,
-    ) -> DirectionalJudgement:
-        """`judge_directions` under this case's value scale and tolerances; the arguments are
-        restored afterwards, whether it returns or raises."""
-        try:
-            return judge_directions(
-                f,
-                x,
-                expected,
-                h=step,
-                value_scale=policy.value_scale(fn_value, ref_value),
+        def third(directions: list[np.ndarray]) -> np.ndarray:
+            return _oracle().taylor_coefficients(self.reference, self.args, positions, directions)[
+                :, 3
+            ]
+
+        prober = Prober(lambda: self.fn(*self.args), space, third, self.value_eps, scale, override)
+
+        def judge_leaves(which: int, entries: list[tuple[int, ...]]):
+            pos = positions[which]
+            return judge_entries_at(
+                lambda _: self.fn(*self.args),
+                self.args[pos],
+                exact[pos],
+                entries,
+                h=units[pos],
+                value_scale=scale,
                 value_eps=self.value_eps,
-                k=k,
-                seed=seed,
-                position=position,
-                tol_override=self.tolerances.get(NUMERICAL),
+                tol_override=override,
             )
+
+        try:
+            outcome = probe(prober, k, seed, judge_leaves)
+        except Exception:  # the case's own code raised: the full check says where
+            return None
         finally:
             self.snapshot.restore()
+        failed = any(judged.failed.any() for _, judged in outcome.judged.values())
+        explained = failed or any(judged.kink.any() for _, judged in outcome.judged.values())
+        if not outcome.traced or (not outcome.agreed and not explained):
+            return None
+        if outcome.more and not failed:
+            return None  # kinks found, and more disagreement behind them: every entry decides
+        if any(j.non_finite is not None for _, j in outcome.judged.values()):
+            return None
+        names = ", ".join(self.names[p] for p in positions)
+        records: dict[int, CheckRecord] = {}
+        for which, pos in enumerate(positions):
+            readings = outcome.readings_of(which)
+            if which not in outcome.judged and any(r.disagrees for r in readings):
+                return None  # an argument's own probes disagree and no entry was judged
+            ratios = [abs(r.residual) / r.tolerance for r in readings if r.tolerance > 0]
+            worst = int(np.argmax(ratios)) if ratios else 0
+            x = self.args[pos]
+            smallest = float(policy.entry_steps(x, units[pos]).min())
+            reading = readings[worst]
+            detectable = max(r.tolerance for r in readings) / smallest
+            details = {
+                "mode": "probe",
+                "probes": k,
+                "seed": int(seed),
+                "probed": names,
+                "miss_probability": 2.0**-k,
+                "detectable_error": detectable,
+                "probe_residuals": [float(r.residual) for r in readings],
+                "probe_tolerances": [float(r.tolerance) for r in readings],
+            }
+            common = {
+                "size": int(x.size),
+                "dtype": str(x.dtype),
+                "scheme": "central",
+                "h": units[pos],
+                "evaluations": outcome.evaluations if which == 0 else 0,
+            }
+            if which in outcome.judged:
+                numeric, judged = outcome.judged[which]
+                entries = ", ".join(
+                    Entry(self.names[pos], i).describe() for i in outcome.leaves[which][:5]
+                )
+                details["localised"] = entries
+                record = self.judged_record(
+                    NUMERICAL,
+                    pos,
+                    numeric,
+                    exact[pos],
+                    judged.error,
+                    judged.tolerance,
+                    judged.failed,
+                    judged.kink,
+                    jump=judged.jump,
+                    details=details,
+                    **common,
+                )
+                prefix = f"probe mode: {k} probes through ({names}), localised to {entries}: "
+                records[pos] = replace(record, message=prefix + record.message)
+                continue
+            error = abs(reading.residual) / smallest
+            tolerance = reading.tolerance / smallest
+            through = names if which not in outcome.blocks else self.names[pos]
+            record = self.record(
+                NUMERICAL,
+                self.names[pos],
+                PASS,
+                f"{k} probes through all of ({through}) agree with jax.grad (worst residual "
+                f"{ratios[worst] if ratios else 0.0:.2g} of its tolerance); an error in any entry "
+                f"above its tolerance (<= {detectable:.3g}) is missed with probability <= 2^-{k}",
+                max_abs_error=error,
+                max_rel_error=error / self.gradient_scale if self.gradient_scale else error,
+                tolerance=tolerance,
+                worst=Entry(f"probe{worst}", (), None, None),
+                error_ratio=ratios[worst] if ratios else None,
+                details=details,
+                **common,
+            )
+            records[pos] = _power_check(record, detectable, self.gradient_scale)
+        return records
 
-    def exact_with(self, args: list[Any]) -> list[np.ndarray]:
-        """jax.grad(reference) at other argument values, one array per differentiated position.
-
-        Asks for every position, as evaluate_reference did, so the compiled value_and_grad is
-        reused rather than a new one compiled per argument.
-        """
-        return _oracle().gradient(self.reference, args, self.positions)
-
-    def exact_at(self, pos: int, moved: np.ndarray) -> np.ndarray:
-        """jax.grad(reference) with respect to argument ``pos``, at another value of it."""
+    def reference_at(self, pos: int, moved: np.ndarray) -> float:
+        """The reference's value (float64) with argument ``pos`` replaced by ``moved``."""
         args = list(self.args)
         args[pos] = moved
-        return self.exact_with(args)[self.positions.index(pos)]
+        return _oracle().value(self.reference, args)
 
     def judged_record(self, kind: str, pos: int, *arrays: np.ndarray, **common: Any) -> CheckRecord:
-        """`records.judged_record` for the argument at ``pos``."""
-        return judged_record(self.name, kind, self.names[pos], *arrays, **common)
+        """`records.judged_record` for the argument at ``pos``, at this case's gradient scale."""
+        return judged_record(
+            self.name,
+            kind,
+            self.names[pos],
+            *arrays,
+            gradient_scale=self.gradient_scale,
+            **common,
+        )

@@ -8,10 +8,29 @@ because fn reads the argument through the case's own array, and put it back bit 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+# Threads a BLAS call may use while a finite-difference loop runs. A loop evaluates a small
+# function thousands of times; on a busy 2-core machine OpenBLAS's default threads made one
+# evaluation of the seed network's loss stall for 28-36 ms at the 90th percentile against
+# 0.6-3 ms on one thread (docs/fast-mode.md, "BLAS threads").
+LOOP_BLAS_THREADS = 1
+
+
+@contextlib.contextmanager
+def loop_blas_threads() -> Iterator[None]:
+    """Run the block with BLAS limited to LOOP_BLAS_THREADS; the previous limits come back after.
+
+    Yields:
+      Nothing.
+    """
+    with threadpool_limits(limits=LOOP_BLAS_THREADS, user_api="blas"):
+        yield
 
 
 def evaluate(f: Callable[[np.ndarray], Any], x: np.ndarray) -> float:

@@ -91,55 +91,95 @@ def _differentiable(value: Any) -> bool:
     return _dtype_problem(value) is None
 
 
+# What wrt= and data= accept: one position or name, or a sequence of them.
+ArgumentSpec = int | str | Sequence[int | str] | None
+
+
 def resolve_wrt(
-    args: Sequence[Any], names: Sequence[str], wrt: Sequence[int] | int | None
+    args: Sequence[Any],
+    names: Sequence[str],
+    wrt: ArgumentSpec,
+    data: ArgumentSpec = None,
 ) -> list[int]:
     """The argument positions to differentiate, validated.
 
     Args:
       args: the case's positional arguments.
-      names: their names (for messages).
-      wrt: positions requested; None means every float32/float64 array argument.
+      names: their names (fn's parameter names, for messages and for naming arguments).
+      wrt: the arguments to differentiate, by position or by name; None means every
+        float32/float64 array argument not in ``data``.
+      data: arguments that are data (inputs, targets), by position or by name: never
+        differentiated by default, and an error to name in wrt.
 
     Returns:
       Sorted, de-duplicated positions.
 
     Raises:
-      CaseInputError: a position is out of range, or its argument cannot be differentiated.
+      CaseInputError: a position or name does not exist, an argument cannot be differentiated, or
+        wrt/data is not a position, a name or a sequence of them.
     """
+    fixed = _positions(args, names, data, "data") if data is not None else []
     if wrt is None:
-        chosen = [i for i, a in enumerate(args) if _differentiable(a)]
+        chosen = [i for i, a in enumerate(args) if i not in fixed and _differentiable(a)]
         if not chosen:
             # A float array that was passed over says more than "none found".
             for i, a in enumerate(args):
-                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                if i not in fixed and isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
                     raise CaseInputError(
                         f"no float32/float64 array to differentiate: argument '{names[i]}' "
                         f"(position {i}) {_dtype_problem(a)}"
                     )
+            rest = " outside data=" if fixed else ""
             raise CaseInputError(
-                "no float32/float64 array among the arguments, so nothing to differentiate; "
-                "pass wrt=(index, ...) or float arrays"
+                f"no float32/float64 array among the arguments{rest}, so nothing to "
+                "differentiate; pass wrt=(index, ...) or float arrays"
             )
         return chosen
-    if isinstance(wrt, int | np.integer):
-        wrt = [int(wrt)]
-    chosen = []
-    for i in wrt:
-        if not isinstance(i, int | np.integer) or isinstance(i, bool):
-            raise CaseInputError(f"wrt must hold argument positions (ints), got {i!r}")
-        if not -len(args) <= i < len(args):
-            raise CaseInputError(
-                f"wrt position {i} is out of range: the case passes {len(args)} argument(s)"
-            )
-        chosen.append(int(i) % len(args))
-    if len(set(chosen)) != len(chosen):
-        raise CaseInputError(f"wrt names an argument twice: {list(wrt)}")
+    chosen = _positions(args, names, wrt, "wrt")
     for i in chosen:
+        if i in fixed:
+            raise CaseInputError(f"argument '{names[i]}' (position {i}) is in both wrt and data")
         problem = _dtype_problem(args[i])
         if problem:
             raise CaseInputError(f"argument '{names[i]}' (position {i}) {problem}")
     return sorted(chosen)
+
+
+def _positions(
+    args: Sequence[Any], names: Sequence[str], spec: ArgumentSpec, option: str
+) -> list[int]:
+    """Positions named by ``option`` (wrt or data): ints count from 0 (negative from the end),
+    strings are fn's parameter names."""
+    if isinstance(spec, str | int | np.integer) and not isinstance(spec, bool):
+        spec = [spec]
+    elif isinstance(spec, bool | float | np.ndarray) or not isinstance(spec, Sequence):
+        raise CaseInputError(
+            f"{option} must be an argument position, a name, or a sequence of them; "
+            f"got {spec!r} ({type(spec).__name__})"
+        )
+    chosen = []
+    for item in spec:
+        if isinstance(item, str):
+            if item not in names:
+                raise CaseInputError(
+                    f"{option} names '{item}', which is not an argument of fn "
+                    f"(its arguments: {', '.join(names) or 'none'})"
+                )
+            chosen.append(list(names).index(item))
+            continue
+        if not isinstance(item, int | np.integer) or isinstance(item, bool):
+            raise CaseInputError(
+                f"{option} must hold argument positions (ints) or names (strings), "
+                f"got {item!r} ({type(item).__name__})"
+            )
+        if not -len(args) <= item < len(args):
+            raise CaseInputError(
+                f"{option} position {item} is out of range: the case passes {len(args)} argument(s)"
+            )
+        chosen.append(int(item) % len(args))
+    if len(set(chosen)) != len(chosen):
+        raise CaseInputError(f"{option} names an argument twice: {list(spec)}")
+    return chosen
 
 
 def _arrays_in(value: Any, depth: int = 0) -> Iterator[np.ndarray]:

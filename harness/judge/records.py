@@ -6,12 +6,34 @@ from typing import Any
 
 import numpy as np
 
-from harness.results import FAIL, KINK, NUMERICAL, PASS, CheckRecord, Entry
+from harness.results import FAIL, INCONCLUSIVE, KINK, NUMERICAL, PASS, CheckRecord, Entry
+
+# A check whose tolerance exceeds this fraction of the gradient's scale could not have caught an
+# error that large anywhere: its verdict is inconclusive, not pass.
+POWER_FRACTION = 0.1
 
 
 def fmt(value: float) -> str:
     """Six significant digits."""
     return f"{value:.6g}"
+
+
+def fmt_pair(first: float, second: float, joiner: str = " then ") -> str:
+    """``a then b`` with as many digits as it takes for the two to differ (up to 17).
+
+    Args:
+      first: one value.
+      second: the other.
+      joiner: the text between them.
+
+    Returns:
+      The text.
+    """
+    for digits in range(6, 18):
+        a, b = f"{first:.{digits}g}", f"{second:.{digits}g}"
+        if a != b:
+            return f"{a}{joiner}{b}"
+    return f"{first!r}{joiner}{second!r}"
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -36,6 +58,9 @@ def judged_record(
     tolerance: np.ndarray,
     failed: np.ndarray,
     kink: np.ndarray,
+    *,
+    gradient_scale: float,
+    jump: np.ndarray | None = None,
     **common: Any,
 ) -> CheckRecord:
     """A record from per-entry errors, tolerances and flags: verdict, worst entry, message.
@@ -50,13 +75,15 @@ def judged_record(
       tolerance: per-entry tolerances (flattened).
       failed: per-entry failure flags.
       kink: per-entry kink flags (kink entries are left out of the error figures).
+      gradient_scale: the largest |exact gradient entry| over every differentiated argument:
+        max_rel_error is relative to it, and it sets what the check must be able to catch.
+      jump: per-entry flags of a discontinuity within the step (failed too).
       **common: further CheckRecord fields.
 
     Returns:
       The CheckRecord.
     """
     judged = ~kink
-    scale = float(np.abs(expected).max()) if expected.size else 0.0
     ratio = np.where(judged, error / tolerance, -1.0)
     worst_flat = int(np.argmax(ratio))
     index = tuple(int(i) for i in np.unravel_index(worst_flat, expected.shape))
@@ -64,13 +91,34 @@ def judged_record(
     max_abs = float(error[judged].max()) if judged.any() else 0.0
     n_failed, n_kinks = int(failed.sum()), int(kink.sum())
     tol_at_worst = float(tolerance[worst_flat])
+    # The smallest error the check catches in every entry it judged.
+    detectable = float(tolerance[judged].max()) if judged.any() else 0.0
     what = "numerical gradient" if kind == NUMERICAL else "hand-written gradient"
-    if n_failed:
+    details = dict(common.pop("details", {}) or {})
+    details["detectable_error"] = detectable
+    jumps = np.flatnonzero(jump) if jump is not None else np.zeros(0, dtype=int)
+    if len(jumps):
+        verdict = FAIL
+        at = Entry(arg, tuple(int(i) for i in np.unravel_index(int(jumps[0]), expected.shape)))
+        message = (
+            f"fn is discontinuous at {at.describe()}: its one-sided difference quotients grow "
+            f"like 1/h as the step shrinks (a jump, not a kink; {len(jumps)} such "
+            f"entr{'y' if len(jumps) == 1 else 'ies'})"
+        )
+    elif n_failed:
         verdict = FAIL
         message = (
             f"{what} disagrees with jax.grad at {worst.describe()}: got {fmt(worst.got)}, "
             f"expected {fmt(worst.expected)} (abs error {error[worst_flat]:.3g} > tolerance "
             f"{tol_at_worst:.3g}); {n_failed} of {error.size} entries outside tolerance"
+        )
+    elif gradient_scale > 0 and detectable > POWER_FRACTION * gradient_scale:
+        verdict = INCONCLUSIVE
+        message = (
+            f"the tolerance ({detectable:.3g}) is more than {POWER_FRACTION:g} of the gradient's "
+            f"scale ({gradient_scale:.3g}), so this check could not have caught an error that "
+            "size: make the step resolve the gradient (another h), check in float64, remove a "
+            "large constant offset from the value, or scale the inputs"
         )
     elif n_kinks:
         verdict = KINK
@@ -80,7 +128,7 @@ def judged_record(
         )
         message = (
             f"{n_kinks} entr{'y' if n_kinks == 1 else 'ies'} at a kink ({where}"
-            f"{', ...' if n_kinks > 5 else ''}): the exact gradient lies between the one-sided "
+            f"{', ...' if n_kinks > 5 else ''}): the gradient lies between the one-sided "
             f"slopes; every other entry within tolerance (worst {max_abs:.3g})"
         )
     else:
@@ -95,9 +143,11 @@ def judged_record(
         verdict=verdict,
         message=message,
         max_abs_error=max_abs,
-        max_rel_error=max_abs / scale if scale else max_abs,
+        max_rel_error=max_abs / gradient_scale if gradient_scale else max_abs,
         tolerance=tol_at_worst,
         worst=worst,
         kinks=n_kinks,
+        details=details,
+        error_ratio=float(ratio[worst_flat]) if judged.any() else None,
         **common,
     )

@@ -18,7 +18,8 @@ error must be SAFETY times larger than the model's rounding error before it is c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -90,6 +91,38 @@ def direction_step(x: np.ndarray, h: float) -> float:
     return h * direction_scale(x)
 
 
+def unresolved_entry(x: np.ndarray, h: float) -> tuple[int, ...] | None:
+    """The first entry whose step is below its resolution (x_i + s_i == x_i in x's dtype).
+
+    Args:
+      x: the argument.
+      h: the unscaled step.
+
+    Returns:
+      The entry's index, or None when every entry moves.
+    """
+    moved = (x.astype(np.float64) + entry_steps(x, h)).astype(x.dtype)
+    same = np.argwhere(moved == x)
+    return tuple(int(i) for i in same[0]) if len(same) else None
+
+
+def computation_dtype(args: Sequence[Any], returned: np.dtype) -> np.dtype:
+    """The dtype a function computes in: the lowest precision among its floating array arguments
+    and its return value (a float32 computation returned as float(...) is float32 arithmetic).
+
+    Args:
+      args: the function's arguments.
+      returned: the dtype of what it returned.
+
+    Returns:
+      float32 or float64.
+    """
+    dtypes = [a.dtype for a in args if isinstance(a, np.ndarray) and a.dtype in SUPPORTED_DTYPES]
+    if returned.kind == "f":
+        dtypes.append(returned)
+    return np.dtype(np.float32) if any(d.itemsize <= 4 for d in dtypes) else np.dtype(np.float64)
+
+
 def check_scheme(scheme: str) -> None:
     """Raise ValueError for an unknown scheme name."""
     if scheme not in SCHEMES:
@@ -107,9 +140,10 @@ def direction_scale(x: np.ndarray) -> float:
     return max(1.0, float(np.abs(x).max()))
 
 
-def entry_steps(x: np.ndarray, h: float) -> np.ndarray:
-    """Per-entry steps h * max(1, |x_i|) (`step_scale`)."""
-    return h * step_scale(x)
+def entry_steps(x: np.ndarray, h: float, scaled: bool = True) -> np.ndarray:
+    """Per-entry steps h * max(1, |x_i|) (`step_scale`), or h for every entry when not scaled
+    (a routine with a fixed step, such as the book's numerical_gradient)."""
+    return h * step_scale(x) if scaled else np.full(x.shape, float(h))
 
 
 def rounding_bound(
@@ -167,8 +201,19 @@ def parse_overrides(tol: Tolerance) -> dict[str, float]:
         unknown = set(tol) - set(CHECKS)
         if unknown:
             raise ValueError(f"tol has unknown check kind(s) {sorted(unknown)}")
-        return {k: float(v) for k, v in tol.items()}
-    return {kind: float(tol) for kind in CHECKS}
+        return {k: _tolerance_value(v, f"tol[{k!r}]") for k, v in tol.items()}
+    value = _tolerance_value(tol, "tol")
+    return {kind: value for kind in CHECKS}
+
+
+def _tolerance_value(value: object, name: str) -> float:
+    """A tolerance as a float: a real number, not negative and not NaN (inf never fails)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not number >= 0:  # also NaN
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return number
 
 
 def numerical_tolerance(rounding: np.ndarray | float, override: float | None) -> np.ndarray:
@@ -205,20 +250,21 @@ def value_tolerance(reference_value: float, value_eps: float, override: float | 
 
 
 def analytic_tolerance(
-    expected: np.ndarray,
-    dtype_eps: float,
-    value: float,
-    x_scale: float,
-    override: float | None,
+    expected: np.ndarray, dtype_eps: float, gradient_scale: float, override: float | None
 ) -> np.ndarray:
-    """A hand-written gradient's per-entry tolerance: `ulp_tolerance` at ANALYTIC_SAFETY, or the
-    override.
+    """A hand-written gradient's per-entry tolerance, from the error model alone.
+
+    Entry i may be off by ANALYTIC_SAFETY * eps * (|g_i| + G), G the largest exact entry over
+    every differentiated argument: a backprop sums products whose size is set by the largest
+    terms, not by the entry itself, and its small entries are differences of terms of the
+    gradient's scale (y - t through a softmax). Nothing measured from the code under test enters:
+    a float32 computation's real rounding is measured by replaying it in float64 (analytic.py),
+    which a bug cannot change.
 
     Args:
-      expected: the exact gradient.
+      expected: the exact gradient of this argument.
       dtype_eps: eps of the computation under test.
-      value: |f| at the point.
-      x_scale: the argument's largest |x_i|.
+      gradient_scale: G.
       override: the case's tol= for analytic checks, or None.
 
     Returns:
@@ -226,51 +272,99 @@ def analytic_tolerance(
     """
     if override is not None:
         return np.full(expected.size, float(override))
-    return ulp_tolerance(expected, dtype_eps, ANALYTIC_SAFETY, value, x_scale).ravel()
+    magnitude = np.abs(expected).ravel()
+    return ANALYTIC_SAFETY * dtype_eps * (magnitude + gradient_scale) + np.finfo(np.float64).tiny
 
 
-def ulp_tolerance(
-    expected: np.ndarray, dtype_eps: float, safety: float, value: float = 0.0, x_scale: float = 1.0
+# float32 constants inside dtype-generic code (np.float32(0.5) * x) still round by eps32 in a
+# float64 replay; the replay's tolerance allows this many float32 ulps of the scale for them.
+REPLAY_FLOAT32_ULPS = 4.0
+
+
+def replay_tolerance(
+    expected: np.ndarray, gradient_scale: float, override: float | None
 ) -> np.ndarray:
-    """Per-entry tolerance for comparing an eps-accurate gradient with the exact one.
-
-    Each entry may be off by ``safety * eps`` relative to the largest of: itself, the array's
-    largest entry (a backprop sums products whose size is set by the largest terms, not by the
-    entry itself), and max(|f|, 1) / max(1, |x|_inf). The last is the resolution of a gradient
-    computed from O(1) terms: backprop through a saturated tanh or softmax computes small entries
-    as differences such as y - 1 or 1 - tanh^2, whose rounding is eps, not eps times the entry
-    (and it stays put when x moves, so it cannot be measured by nudging x). A function whose
-    every term is far below 1 is judged more loosely than it could be; give it a tol.
+    """The tolerance of a float32 gradient's float64 replay: `analytic_tolerance` in float64,
+    plus REPLAY_FLOAT32_ULPS float32 ulps for float32 constants the code may hold.
 
     Args:
-      expected: exact values.
-      dtype_eps: eps of the computation under test.
-      safety: headroom multiplier.
-      value: |f| at the point (the reference value).
-      x_scale: the largest |x_i| of the argument.
+      expected: the exact gradient of this argument.
+      gradient_scale: the largest exact entry over every differentiated argument.
+      override: the case's tol= for analytic checks, or None.
 
     Returns:
-      Tolerances shaped like ``expected``.
+      Tolerances shaped like ``expected``, flattened.
     """
-    magnitude = np.abs(expected)
-    scale = float(magnitude.max()) if magnitude.size else 0.0
-    resolution = max(abs(value), 1.0) / max(1.0, x_scale)
-    return safety * dtype_eps * (magnitude + scale + resolution) + np.finfo(np.float64).tiny
+    if override is not None:
+        return np.full(expected.size, float(override))
+    base = analytic_tolerance(expected, eps(np.float64), gradient_scale, None)
+    constants = REPLAY_FLOAT32_ULPS * eps(np.float32) * (np.abs(expected).ravel() + gradient_scale)
+    return base + constants
 
 
-def value_scale(*values: float) -> float:
+# A float64 gradient's rounding, measured against its long-double replay, widens its tolerance
+# by this many times itself, up to REPLAY_CAP of the gradient's scale (the gap of a computation
+# whose precision changes its result could otherwise hide anything).
+REPLAY_SAFETY = 4.0
+REPLAY_CAP = 2.0**-26  # about 1.5e-8
+
+
+def replayed_rounding(gap: np.ndarray, gradient_scale: float) -> np.ndarray:
+    """The tolerance a float64 gradient's measured rounding adds: REPLAY_SAFETY times the largest
+    gap to its long-double replay over the argument (one realisation stands for every entry),
+    capped at REPLAY_CAP of the gradient's scale.
+
+    Args:
+      gap: |grad in float64 - grad in long double| per entry.
+      gradient_scale: the largest exact entry over every differentiated argument.
+
+    Returns:
+      The addition, shaped like ``gap``.
+    """
+    largest = float(gap.max(initial=0.0))
+    return np.full(gap.shape, REPLAY_SAFETY * min(largest, REPLAY_CAP * gradient_scale))
+
+
+def one_sided_noise(
+    step: float, value_eps: float, value_scale: float, arg_eps: float, x_i: float, slope: float
+) -> float:
+    """The rounding error of one one-sided slope at a step: ~2 (fixed + s * moving) / s.
+
+    f(x) and x_i round by eps|f| and eps|x_i|; f(x +- s) and x_i +- s by a further eps s|g| (see
+    `rounding_bound`).
+
+    Args:
+      step: the step s.
+      value_eps: eps of the dtype f computes in.
+      value_scale: |f| near the point (`value_scale`).
+      arg_eps: eps of the argument's dtype.
+      x_i: the entry's value.
+      slope: |g_i|.
+
+    Returns:
+      The bound.
+    """
+    fixed = value_eps * value_scale + arg_eps * abs(x_i) * slope
+    moving = (value_eps + arg_eps) * slope
+    return 2.0 * (fixed + step * moving) / step
+
+
+def value_scale(*values: float, noise: float = 0.0, value_eps: float = 1.0) -> float:
     """The |f| that sets an evaluation's rounding: the largest |value| seen, and at least 1.
 
     A value below 1 is usually a small difference of O(1) intermediates (log(1 + u) for small u,
     a cross-entropy whose probability is ~1, a loss of a saturated network), so it rounds by eps,
     not eps|f|, and moves in steps of eps: a finite difference cannot resolve a slope below
-    eps / h there. A function whose every intermediate is tiny is judged more loosely than it
-    could be; give it a tol.
+    eps / h there. Where a float32 computation was replayed in float64, the gap between the two
+    (``noise``, the rounding actually seen, which a bug cannot change: both runs share it) counts
+    twice over, in units of eps.
 
     Args:
       values: |f| at the point from fn and from the reference.
+      noise: |fn(x) - fn(x in float64)| for float32 code, else 0.
+      value_eps: eps of the dtype fn computes in (to express the noise as a scale).
 
     Returns:
-      max(|values|..., 1).
+      max(|values|..., 1, 2 noise / eps).
     """
-    return max([abs(v) for v in values] + [1.0])
+    return max([abs(v) for v in values] + [1.0, 2.0 * noise / value_eps])

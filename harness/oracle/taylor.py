@@ -1,6 +1,6 @@
 """Higher directional derivatives of a JAX reference, for the finite-difference error model.
 
-The error model of DESIGN.md needs |f''| along the step (truncation of the one-sided
+The error model of docs/design.md needs |f''| along the step (truncation of the one-sided
 differences) and |f'''| (truncation of the central one). Along a direction u the function
 g(t) = f(x + t u) has g^(n)(0) = D^n f(x)[u, ..., u], computed here by nesting ``jax.jvp``
 three times and vectorising over many directions with ``jax.vmap``: one compiled function per

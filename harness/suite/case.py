@@ -7,30 +7,37 @@ every ``case(...)`` call is appended to its list, in order.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.judge.check import check
+from harness.judge.inputs import ArgumentSpec
 from harness.judge.tolerance import Tolerance
 from harness.results import CheckResult
 
 _collecting: list[Case] | None = None
+# case() called from harness's own helpers (layer_case, net_case) names the caller's line.
+_PACKAGE = str(Path(__file__).resolve().parents[1]) + os.sep
 
 
 @dataclass(frozen=True)
 class Case:
     """One gradient check, declared in a case file.
 
-    Attributes mirror `check`'s arguments; ``source`` is ``file:line`` of the declaration.
+    Attributes mirror `check`'s arguments; ``source`` is ``file:line`` of the declaration;
+    ``module`` is the name of the module whose top-level code declared it (collection keeps a case
+    only in the file that declares it, not in files that import that one).
     """
 
     name: str
     fn: Callable[..., Any]
     reference: Callable[..., Any]
     args: tuple[Any, ...]
-    wrt: tuple[int, ...] | None = None
+    wrt: ArgumentSpec = None
     grad: Callable[..., Any] | None = None
     tol: Tolerance = None
     tags: tuple[str, ...] = ()
@@ -40,6 +47,11 @@ class Case:
     batched: bool = False
     source: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    data: ArgumentSpec = None
+    backprop_reference: Callable[..., Any] | None = None
+    numerical_gradient: Callable[..., Any] | None = None
+    module: str = ""
+    sweep: bool = True
 
     def run(self, **overrides: Any) -> CheckResult:
         """Check this case.
@@ -62,6 +74,9 @@ class Case:
         }
         if self.batched:
             kwargs["batched"] = True
+        for option in ("data", "backprop_reference", "numerical_gradient"):
+            if getattr(self, option) is not None:
+                kwargs[option] = getattr(self, option)
         kwargs.update(overrides)
         result = check(self.fn, self.reference, *self.args, **kwargs)
         return CheckResult(result.name, result.checks, result.seconds, self.source)
@@ -73,7 +88,7 @@ def case(
     fn: Callable[..., Any],
     reference: Callable[..., Any],
     args: Sequence[Any] = (),
-    wrt: Sequence[int] | int | None = None,
+    wrt: ArgumentSpec = None,
     grad: Callable[..., Any] | None = None,
     tol: Tolerance = None,
     tags: Iterable[str] = (),
@@ -81,6 +96,10 @@ def case(
     scheme: str = "central",
     h: float | None = None,
     batched: bool = False,
+    data: ArgumentSpec = None,
+    backprop_reference: Callable[..., Any] | None = None,
+    numerical_gradient: Callable[..., Any] | None = None,
+    sweep: bool = True,
 ) -> Case:
     """Declare a case (in a case file) or build one (anywhere else).
 
@@ -89,7 +108,8 @@ def case(
       fn: the NumPy function under test; returns a scalar.
       reference: its independent JAX twin.
       args: concrete arguments for both, as a tuple (or list): ``args=(x,)`` for one.
-      wrt: positions of the arguments to differentiate (default: every float array).
+      wrt: the arguments to differentiate, by position or by fn's parameter name (default: every
+        float array not in ``data``).
       grad: optional hand-written gradient returning one array per wrt argument.
       tol: absolute tolerance override, for every check or per check kind.
       tags: free-form labels, usable with pytest -m / gradcheck run -k.
@@ -98,6 +118,11 @@ def case(
       h: unscaled step (default from the policy).
       batched: fn accepts each differentiated argument with a leading axis of copies and returns
         one value per copy, so the full numerical check evaluates blocks of perturbations at once.
+      data: arguments that are data (inputs, targets), by position or name: never differentiated
+        by default.
+      backprop_reference: a second reference for the analytic check (see `check`).
+      numerical_gradient: the finite-difference routine under test (see `check`).
+      sweep: include the case in the error-versus-h report (gradcheck report).
 
     Returns:
       The Case; inside a case file it is also registered for collection.
@@ -110,15 +135,15 @@ def case(
             f"case {name!r}: args= must be a tuple of arguments, got {type(args).__name__}; "
             "for one argument write args=(x,)"
         )
-    if isinstance(wrt, int):
-        wrt = (wrt,)
     frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
     made = Case(
         name=name,
         fn=fn,
         reference=reference,
         args=tuple(args),
-        wrt=None if wrt is None else tuple(wrt),
+        wrt=_as_tuple(wrt),
         grad=grad,
         tol=tol,
         tags=tuple(tags),
@@ -127,10 +152,31 @@ def case(
         h=h,
         batched=bool(batched),
         source=f"{frame.f_code.co_filename}:{frame.f_lineno}",
+        data=_as_tuple(data),
+        backprop_reference=backprop_reference,
+        numerical_gradient=numerical_gradient,
+        module=_declaring_module(frame),
+        sweep=bool(sweep),
     )
     if _collecting is not None:
         _collecting.append(made)
     return made
+
+
+def _as_tuple(spec: ArgumentSpec) -> ArgumentSpec:
+    """wrt/data as a tuple: one position or name becomes a 1-tuple; anything that is not a
+    sequence is kept as given, for check() to reject with a message naming the case."""
+    if isinstance(spec, int | str) and not isinstance(spec, bool):
+        return (spec,)
+    return tuple(spec) if isinstance(spec, list | tuple) else spec
+
+
+def _declaring_module(frame: Any) -> str:
+    """The module whose top-level code runs the declaration: the innermost ``<module>`` frame,
+    so a case declared by a helper function called from a case file belongs to that file."""
+    while frame is not None and frame.f_code.co_name != "<module>":
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
 @contextlib.contextmanager

@@ -266,7 +266,7 @@ def explanation(sweeps: Sequence[CaseSweep]) -> list[str]:
         "How to read this. Each curve is the error of one finite-difference scheme against "
         "jax.grad (float64) as the step h shrinks from 1e-1 to 1e-16: the largest absolute error "
         "over the entries of the gradient (or over random unit directions, for large arguments), "
-        "divided by the largest exact derivative. The error model of DESIGN.md predicts a V: "
+        "divided by the largest exact derivative. The error model of docs/design.md predicts a V: "
         "truncation error falling like h (forward, backward) or h² (central) as h shrinks, then "
         "rounding error growing like ε·|f|/h. Dashed lines are that model, computed from the "
         "exact f, f'' and f''' (JAX) at each point; stars mark the measured best h (the lowest "

@@ -19,6 +19,7 @@ The curve fits and the error model live in `harness.sweep.model`.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ import numpy as np
 
 from harness import oracle
 from harness.judge import tolerance as policy
-from harness.judge.directions import unit_directions
+from harness.judge.differences import loop_blas_threads
 from harness.judge.inputs import CaseInputError, argument_names, resolve_wrt
 from harness.results import NUMERICAL
 from harness.suite.case import Case
@@ -95,6 +96,25 @@ def _quiet() -> Iterator[None]:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@functools.lru_cache(maxsize=8)
+def unit_directions(shape: tuple[int, ...], k: int, seed: int) -> np.ndarray:
+    """k seeded unit vectors of the given shape, uniform on the sphere (read-only, cached).
+
+    Args:
+      shape: the argument's shape.
+      k: how many directions.
+      seed: a seed for ``np.random.default_rng``.
+
+    Returns:
+      A float64 array of shape (k, *shape), each slice of unit Euclidean norm.
+    """
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((k, int(np.prod(shape, dtype=np.int64))))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v.flags.writeable = False
+    return v.reshape((k, *shape))
 
 
 def _differences(
@@ -270,13 +290,16 @@ def sweep_case(case: Case, per_decade: int = POINTS_PER_DECADE) -> CaseSweep:
     """
     if case.checks is not None and NUMERICAL not in case.checks:
         return CaseSweep(case.name, case.source, skipped="no numerical check (analytic only)")
+    if not case.sweep:
+        return CaseSweep(case.name, case.source, skipped="left out of the sweep (sweep=False)")
     names = argument_names(case.fn, len(case.args))
     try:
-        positions = resolve_wrt(list(case.args), names, case.wrt)
+        positions = resolve_wrt(list(case.args), names, case.wrt, case.data)
     except CaseInputError as exc:
         return CaseSweep(case.name, case.source, skipped=str(exc))
     grid = step_grid(per_decade)
     curves: list[Curve] = []
-    for dtype in DTYPES:
-        curves.extend(_sweep_dtype(case, positions, names, dtype, grid))
+    with loop_blas_threads():
+        for dtype in DTYPES:
+            curves.extend(_sweep_dtype(case, positions, names, dtype, grid))
     return CaseSweep(case.name, case.source, tuple(curves))

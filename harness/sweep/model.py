@@ -1,6 +1,7 @@
-"""One error-versus-h curve: the measured points, the fitted slopes and the DESIGN.md error model.
+"""One error-versus-h curve: the measured points, the fitted slopes and the error model
+(docs/design.md).
 
-The model (DESIGN.md, "Finite differences: the error model") for a quotient of order p along a
+The model (docs/design.md, "Finite differences: the error model") for a quotient of order p along a
 unit vector u with actual step s:
 
     error(s) ~ s^p |D^(p+1) f[u, ..., u]| / (p+1)!  +  rounding(s)

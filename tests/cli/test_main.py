@@ -105,9 +105,9 @@ def test_run_help_shows_the_shared_defaults(capsys):
     assert "{" + ",".join(SCHEMES) + "}" in out
 
 
-def test_directions_below_one_is_a_usage_error(case_dir, capsys):
+def test_probes_below_one_is_a_usage_error(case_dir, capsys):
     assert _run(["run", str(case_dir / "cases"), "--fast", "--directions", "0"], case_dir) == 2
-    assert "--directions must be at least 1, got 0" in capsys.readouterr().err
+    assert "--probes must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_k_selects_by_name(case_dir, capsys):

@@ -87,30 +87,42 @@ def test_backprop_matches_jax_gradient_of_delta_free_loss():
         assert relative_error(grad, expected) < 1e-7, name
 
 
-def test_backprop_matches_numerical_gradient_of_two_layer_loss():
-    # The loss uses log(y + 1e-7): its exact gradient is smaller by y / (y + 1e-7),
-    # a relative deviation of 1e-7 / y ~ 1e-6 here, so allow a little more than that.
+def test_numerical_gradient_of_two_layer_loss_matches_jax_and_backprop_misses_only_delta():
+    # Against jax.grad of the loss with log(y + 1e-7): the central difference at h = 1e-4 is off
+    # by its truncation h^2 |f'''| / 6 (~1e-9 here) and rounding eps |f| / h (~1e-12), so 1e-7 is
+    # ample. Backprop is the gradient of the delta-free loss: the delta's factor y / (y + 1e-7)
+    # moves the exact gradient by a relative 1e-7 / y ~ 1e-6 here (y from JAX's forward pass).
     params, x, labels = small_problem()
     args = [params[n] for n in NAMES]
+    exact = oracle.gradient(oracle.two_layer_loss, [*args, x, labels], [0, 1, 2, 3])
     backprop = two_layer_gradient(*args, x, labels)
-    y_correct = two_layer_predict(*args, x)[np.arange(7), labels]
+    y_correct = np.asarray(oracle.two_layer_predict(*args, x))[np.arange(7), labels]
     allowed = 3 * 1e-7 / y_correct.min()
-    for name, param, grad in zip(NAMES, args, backprop, strict=True):
+    for name, param, grad, expected in zip(NAMES, args, backprop, exact, strict=True):
         numeric = numerical_gradient(lambda _: two_layer_loss(*args, x, labels), param)
-        assert relative_error(grad, numeric) < allowed, name
+        assert relative_error(numeric, expected) < 1e-7, name
+        assert relative_error(grad, expected) < allowed, name
 
 
 def test_backprop_one_hot_labels_and_single_example_agree():
     params, x, labels = small_problem()
     args = [params[n] for n in NAMES]
     from_labels = two_layer_gradient(*args, x, labels)
-    from_one_hot = two_layer_gradient(*args, x, np.eye(3)[labels])
-    for a, b in zip(from_labels, from_one_hot, strict=True):
+    one_hot = np.eye(3)[labels]
+    from_one_hot = two_layer_gradient(*args, x, one_hot)
+    exact = oracle.gradient(oracle.two_layer_backprop_reference, [*args, x, one_hot], [0, 1, 2, 3])
+    for name, a, b, expected in zip(NAMES, from_labels, from_one_hot, exact, strict=True):
+        assert relative_error(b, expected) < 1e-12, name
         np.testing.assert_allclose(a, b, rtol=1e-15, atol=1e-17)
     # A 1-D x is a batch of one, as in the loss.
     single = two_layer_gradient(*args, x[0], labels[0])
     batch_of_one = two_layer_gradient(*args, x[:1], labels[:1])
-    for a, b in zip(single, batch_of_one, strict=True):
+    exact_single = oracle.gradient(
+        oracle.two_layer_backprop_reference, [*args, x[:1], labels[:1]], [0, 1, 2, 3]
+    )
+    for name, a, b, expected in zip(NAMES, single, batch_of_one, exact_single, strict=True):
+        assert a.shape == expected.shape, name
+        assert relative_error(a, expected) < 1e-12, name
         np.testing.assert_array_equal(a, b)
 
 
@@ -124,27 +136,41 @@ def test_backprop_soft_targets_match_jax_gradient():
         assert relative_error(grad, expected) < 1e-7, name
 
 
-def test_net_numerical_gradient_uses_in_place_params_and_matches_backprop():
+def test_net_gradients_use_in_place_params_and_match_jax():
     net = TwoLayerNet(5, 4, 3, weight_init_std=0.5, seed=3)
     _, x, labels = small_problem()
     before = {name: p.tobytes() for name, p in net.params.items()}
+    args = [net.params[n] for n in NAMES]
+    with_delta = oracle.gradient(oracle.two_layer_loss, [*args, x, labels], [0, 1, 2, 3])
+    delta_free = oracle.gradient(
+        oracle.two_layer_backprop_reference, [*args, x, labels], [0, 1, 2, 3]
+    )
     numeric = net.numerical_gradient(x, labels)
     backprop = net.gradient(x, labels)
     assert set(numeric) == set(backprop) == set(NAMES)
-    for name in NAMES:
+    for name, exact, exact_delta_free in zip(NAMES, with_delta, delta_free, strict=True):
         assert net.params[name].tobytes() == before[name]
-        assert numeric[name].shape == net.params[name].shape
-        # b1, b2 are zero here, so y is not tiny: the delta term stays below 1e-6.
-        assert relative_error(backprop[name], numeric[name]) < 1e-6, name
+        assert numeric[name].shape == backprop[name].shape == net.params[name].shape
+        # Finite differences of the loss itself (with its delta): truncation ~1e-9 at h = 1e-4.
+        assert relative_error(numeric[name], exact) < 1e-7, name
+        # Backprop is the delta-free gradient, to rounding.
+        assert relative_error(backprop[name], exact_delta_free) < 1e-12, name
 
 
-def test_net_methods_delegate_to_functional_forms():
+def test_net_methods_match_jax():
     net = TwoLayerNet(5, 4, 3, weight_init_std=0.5, seed=3)
     _, x, labels = small_problem()
     args = [net.params[n] for n in NAMES]
-    np.testing.assert_array_equal(net.predict(x), two_layer_predict(*args, x))
-    assert net.loss(x, labels) == two_layer_loss(*args, x, labels)
-    assert net.accuracy(x, labels) == two_layer_accuracy(*args, x, labels)
+    expected_y = np.asarray(oracle.two_layer_predict(*args, x))
+    np.testing.assert_allclose(net.predict(x), expected_y, rtol=1e-13, atol=1e-16)
+    expected_loss = oracle.value(oracle.two_layer_loss, [*args, x, labels])
+    assert net.loss(x, labels) == pytest.approx(expected_loss, rel=1e-13)
+    hits = np.argmax(expected_y, axis=1) == labels
+    assert 0 < hits.sum() < len(labels)  # some right, some wrong: a fraction is being counted
+    assert net.accuracy(x, labels) == hits.mean()
+    # The methods read the dict on every call: a changed parameter is seen.
+    net.params["b2"][:] = [0.0, 50.0, 0.0]
+    assert net.accuracy(x, labels) == np.mean(labels == 1)
 
 
 def test_accuracy_counts_argmax_hits():

@@ -119,25 +119,115 @@ def test_non_finite_points_are_recorded_and_left_out_of_fits():
     assert result.at_domain_edge
 
 
-def test_fit_side_on_a_synthetic_v():
-    h = sweep.step_grid()
-    error = 3 * h**2 + 1e-16 / h
-    error[0] = np.nan  # a non-finite point at the largest step is excluded
+def _flat_bottomed_v(a, m, b, n, floor):
+    """max(a h^m, b h^-n, floor) on the sweep's grid, with a non-finite point at the largest h.
+
+    A flat bottom makes the V's minimum the floor itself (whatever the smoothing), and pure
+    power laws on each side make the fitted slope and coefficient exact, so the fit windows
+    follow from the documented rule alone: a side starts at the first grid step whose error is
+    TRUNCATION_RISE (10) times the minimum and spans FIT_DECADES (2) decades, stopping before a
+    non-finite point (truncation) or an error of LOST (0.5) (rounding).
+    """
+    h = sweep.step_grid()  # 10^(-1 - k/4), k = 0..60
+    error = np.maximum.reduce([a * h**m, b * h ** (-float(n)), np.full_like(h, floor)])
+    error[0] = np.nan
+    return h, error
+
+
+# (a, m, b, n, floor), then per side (slope, coefficient, low, high, points, decades), the
+# windows worked out by hand from the closed form (grid steps are 10^(-1 - k/4)):
+V_SHAPES = {
+    # truncation: 3 h^2 >= 1e-9 from h = 1.83e-5, first grid step 10^-4.5; two decades to
+    # 10^-2.5; the side runs on to 10^-1.25 (10^-1 is non-finite), 3.25 decades.
+    # rounding: 2e-17 / h >= 1e-9 up to h = 2e-8, last grid step 10^-7.75; two decades down to
+    # 10^-9.75; never lost (2e-17 / 1e-16 = 0.2 < 0.5), so the side runs to 1e-16, 8.25 decades.
+    "windows cut at two decades": (
+        (3.0, 2, 2e-17, 1, 1e-10),
+        (2.0, 3.0, 10**-4.5, 10**-2.5, 9, 3.25),
+        (-1.0, 2e-17, 10**-9.75, 10**-7.75, 9, 8.25),
+    ),
+    # truncation: 0.7 h >= 1e-2 from h = 0.0143, first grid step 10^-1.75; cut by the
+    # non-finite 10^-1 after 10^-1.25: three points, half a decade.
+    # rounding: 1.5e-13 / h >= 1e-2 up to h = 1.5e-11, last grid step 1e-11; the quotient is lost
+    # (error >= 0.5) below h = 3e-13, so the side stops at 10^-12.5: seven points, 1.5 decades.
+    "windows cut by a non-finite point and a lost quotient": (
+        (0.7, 1, 1.5e-13, 1, 1e-3),
+        (1.0, 0.7, 10**-1.75, 10**-1.25, 3, 0.5),
+        (-1.0, 1.5e-13, 10**-12.5, 10**-11, 7, 1.5),
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(V_SHAPES), ids=list(V_SHAPES))
+def test_fit_side_on_a_synthetic_v(shape):
+    v, *expected_sides = V_SHAPES[shape]
+    h, error = _flat_bottomed_v(*v)
+    for side, (slope, coefficient, low, high, points, decades) in zip(
+        ("truncation", "rounding"), expected_sides, strict=True
+    ):
+        fit, fitted_coefficient = fit_side(h, error, side)
+        assert fit.slope == pytest.approx(slope, abs=1e-12), side
+        assert fitted_coefficient == pytest.approx(coefficient, rel=1e-11), side
+        assert fit.low == pytest.approx(low, rel=1e-12), side
+        assert fit.high == pytest.approx(high, rel=1e-12), side
+        assert fit.points == points, side
+        assert fit.decades == pytest.approx(decades, abs=1e-12), side
+
+
+def _least_squares_slope(h, error):
+    """Slope of the least-squares line through (log10 h, log10 error), from its normal equation."""
+    u, v = np.log10(h), np.log10(error)
+    return float(np.sum((u - u.mean()) * (v - v.mean())) / np.sum((u - u.mean()) ** 2))
+
+
+@pytest.mark.parametrize(
+    ("bend", "inside"),
+    [(10**-3.5, True), (10**-2.0, False)],
+    ids=["inside the window", "above the window"],
+)
+def test_fit_side_sees_a_planted_change_of_slope(bend, inside):
+    # The first V above, with the truncation side bending from h^2 to h^3 at ``bend``. Its window
+    # is 10^-4.5 .. 10^-2.5 (the bend does not move the start): a bend inside it must show in
+    # the fitted slope as the least-squares slope of those nine points; one above it must not.
+    h, error = _flat_bottomed_v(3.0, 2, 2e-17, 1, 1e-10)
+    above = h > bend
+    error[above] = 3.0 * bend**2 * (h[above] / bend) ** 3
+    error[0] = np.nan
     fit, _ = fit_side(h, error, "truncation")
-    assert fit.slope == pytest.approx(2.0, abs=0.02)
-    assert fit.high < h[0]
-    rounding, _ = fit_side(h, error, "rounding")
-    assert rounding.slope == pytest.approx(-1.0, abs=0.02)
+    assert fit.low == pytest.approx(10**-4.5) and fit.high == pytest.approx(10**-2.5)
+    window = (h >= 10**-4.5 * (1 - 1e-12)) & (h <= 10**-2.5 * (1 + 1e-12))
+    assert window.sum() == fit.points == 9
+    if inside:
+        expected = _least_squares_slope(h[window], error[window])
+        assert 2.3 < expected < 2.7  # five points at slope 2, four more at slope 3
+        assert fit.slope == pytest.approx(expected, rel=1e-12)
+    else:
+        assert fit.slope == pytest.approx(2.0, abs=1e-12)
 
 
-def test_entries_mode_matches_numerical_gradient():
+@pytest.mark.parametrize("h", [1e-3, 1e-4])
+def test_entries_mode_quotients_of_a_quadratic(h):
+    # function_2 = sum(x**2): f(x + s e_i) - f(x) = 2 x_i s + s^2 exactly, so the forward
+    # quotient is 2x + s, the backward 2x - s and the central 2x, up to rounding: each of the
+    # two values subtracted is off by a few eps |f|, and x_i + s is rounded, misplacing the step
+    # by eps (|x_i| + s), which the quotient sees times the slope 2|x_i| + s.
     x = np.array([0.3, -1.7, 2.5])
-    h = 1e-4
-    steps = (h * np.maximum(1.0, np.abs(x)))[None, :]
+    steps = np.vstack([h * np.maximum(1.0, np.abs(x)), 0.5 * h * np.maximum(1.0, np.abs(x))])
     quotients = sweep._differences(scratch.function_2, [x.copy()], 0, steps, None)
-    for scheme in ("forward", "backward", "central"):
-        expected = scratch.numerical_gradient(scratch.function_2, x.copy(), h=h, scheme=scheme)
-        np.testing.assert_array_equal(quotients[scheme][0], expected)
+    eps = np.finfo(np.float64).eps
+    f = np.sum(x**2) + steps.max() * (2 * np.abs(x).max() + steps.max())
+    rounding = 8 * eps * (f + (np.abs(x) + steps) * (2 * np.abs(x) + steps)) / steps
+    closed_forms = {
+        "forward": 2 * x + steps,
+        "backward": 2 * x - steps,
+        "central": 2 * x + 0 * steps,
+    }
+    for scheme, expected in closed_forms.items():
+        got = quotients[scheme]
+        assert got.shape == steps.shape
+        assert np.all(np.abs(got - expected) <= rounding), scheme
+    # the bound is far tighter than the step term that tells the schemes apart
+    assert np.all(rounding < 1e-3 * steps)
 
 
 def test_large_arguments_are_swept_along_directions(monkeypatch):

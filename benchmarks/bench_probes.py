@@ -1,0 +1,352 @@
+"""Probe mode against full mode, the floor, torch.autograd.gradcheck and jax.test_util.check_grads.
+
+Run from the repository root (a script, not a test; several minutes):
+
+    OPENBLAS_NUM_THREADS=1 python3 benchmarks/bench_probes.py            # writes PROBES.md
+    OPENBLAS_NUM_THREADS=1 python3 benchmarks/bench_probes.py --seeds 10 # a quicker smoke run
+
+Everything is measured in one run on one machine, so ratios compare like with like although the
+machine is shared. The power table plants one wrong gradient entry of size c * tau (tau: the full
+check's per-entry tolerance there) and counts, over seeds, how often each tool catches it:
+
+* gradcheck probes: fn's gradient carries the error (fn + e * (W[j] - W0[j]), same value at the
+  point), checked with the default k = 20 and with the k that spends as many fn evaluations as
+  torch's fast mode does on four inputs (8: k = 4);
+* torch.autograd.gradcheck(fast_mode=True) and jax.test_util.check_grads: each compares its
+  autodiff with its own finite differences, so the error goes into the backward pass (an identity
+  whose backward adds e at entry j), and the seed picks their random directions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from tabulate import tabulate  # noqa: E402
+
+from harness import oracle, scratch  # noqa: E402
+from harness.data import mnist_like_batch  # noqa: E402
+from harness.files import write_atomic  # noqa: E402
+from harness.judge.check import check  # noqa: E402
+from harness.results import FAIL, NUMERICAL  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+NAMES = ("W1", "b1", "W2", "b2")
+PARAMS = (0, 1, 2, 3)
+ENTRIES = {"W1": (3, 7), "b1": (4,), "W2": (10, 3), "b2": (6,)}
+FACTORS = (0.5, 1.0, 2.0, 4.0)
+SCALING = [(5, 5), (50, 16), (196, 50), (784, 120), (784, 1250)]
+
+
+def network(inputs: int = 784, hidden: int = 50) -> tuple:
+    """The seed network (cases/seed_network.py), or the same shape at another size."""
+    params = scratch.init_two_layer_params(inputs, hidden, 10, weight_init_std=0.01, seed=0)
+    x, t = mnist_like_batch(batch_size=100, input_size=inputs, seed=0)
+    return (params["W1"], params["b1"], params["W2"], params["b2"], x, t)
+
+
+def probe_check(args: tuple, fn=scratch.two_layer_loss, probes: int = 20, seed: int = 0):
+    return check(
+        fn,
+        oracle.two_layer_loss,
+        *args,
+        wrt=PARAMS,
+        mode="probe",
+        probes=probes,
+        seed=seed,
+        checks=("numerical",),
+    )
+
+
+def cold_probe_seconds(repeats: int) -> float:
+    """A probe check of the seed network in a fresh process (imports excluded)."""
+    code = (
+        f"import time, sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from benchmarks.bench_probes import network, probe_check\n"
+        "args = network(); start = time.perf_counter(); probe_check(args)\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    times = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def warm_probe_seconds(args: tuple, repeats: int = 21) -> float:
+    probe_check(args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        probe_check(args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def floor_seconds(args: tuple) -> float:
+    """2n times the median of 300 evaluations of the loss."""
+    times = []
+    for _ in range(300):
+        start = time.perf_counter()
+        scratch.two_layer_loss(*args)
+        times.append(time.perf_counter() - start)
+    return 2 * sum(a.size for a in args[:4]) * statistics.median(times)
+
+
+def planted_fn(pos: int, index: tuple, size: float, args: tuple):
+    """fn whose gradient is off by `size` at one entry, with the same value at the point."""
+    base = args[pos].copy()
+
+    def fn(W1, b1, W2, b2, x, t):
+        moving = (W1, b1, W2, b2)[pos]
+        return scratch.two_layer_loss(W1, b1, W2, b2, x, t) + size * float(
+            moving[index] - base[index]
+        )
+
+    return fn
+
+
+# --- torch and jax, each with its own planted backward --------------------------------------------
+
+
+def torch_tools(args: tuple):
+    """(gradcheck of the network with a planted backward error, torch version) or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    x = torch.tensor(args[4], dtype=torch.float64)
+    labels = torch.tensor(args[5], dtype=torch.int64)
+    rows = torch.arange(labels.shape[0])
+
+    class Bump(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, w, size, flat):
+            ctx.size, ctx.flat = size, flat
+            return w.clone()
+
+        @staticmethod
+        def backward(ctx, upstream):
+            grad = upstream.clone()
+            grad.view(-1)[ctx.flat] += ctx.size
+            return grad, None, None
+
+    def run(pos: int, flat: int, size: float, seed: int, fast: bool = True) -> bool:
+        params = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in args[:4]]
+
+        def loss(*p):
+            p = list(p)
+            p[pos] = Bump.apply(p[pos], size, flat)
+            hidden = torch.sigmoid(x @ p[0] + p[1])
+            y = torch.softmax(hidden @ p[2] + p[3], dim=1)
+            return -torch.sum(torch.log(y[rows, labels] + 1e-7)) / x.shape[0]
+
+        torch.manual_seed(seed)
+        return torch.autograd.gradcheck(
+            loss, params, eps=1e-6, atol=1e-5, fast_mode=fast, raise_exception=False
+        )
+
+    return run, torch.__version__
+
+
+def jax_tools(args: tuple):
+    """check_grads of the network with a planted backward error."""
+    import jax
+    import jax.numpy as jnp
+    from jax.test_util import check_grads
+
+    x, t = jnp.asarray(args[4]), jnp.asarray(args[5])
+
+    def run(pos: int, flat: int, size: float, seed: int) -> bool:
+        @jax.custom_vjp
+        def bump(w):
+            return w
+
+        def fwd(w):
+            return w, None
+
+        def bwd(_, upstream):
+            return (upstream.reshape(-1).at[flat].add(size).reshape(upstream.shape),)
+
+        bump.defvjp(fwd, bwd)
+
+        def loss(*p):
+            p = list(p)
+            p[pos] = bump(p[pos])
+            return oracle.two_layer_loss(*p, x, t)
+
+        np.random.seed(seed)  # check_grads draws its direction from NumPy's global generator
+        try:
+            check_grads(loss, tuple(jnp.asarray(a) for a in args[:4]), order=1, modes=("rev",))
+        except AssertionError:
+            return False
+        return True
+
+    return run
+
+
+def power_table(args: tuple, taus: dict, seeds: int, torch_run, jax_run) -> dict:
+    """Fraction of seeds each tool catches a planted single-entry error of c * tau."""
+    table: dict = {}
+    for name in NAMES:
+        pos = NAMES.index(name)
+        index = ENTRIES[name]
+        flat = int(np.ravel_multi_index(index, args[pos].shape))
+        for c in FACTORS:
+            size = c * taus[name]
+            fn = planted_fn(pos, index, size, args)
+            row = {}
+            for label, k in (("probes k=20", 20), ("probes k=4", 4)):
+                caught = 0
+                for seed in range(seeds):
+                    rec = next(
+                        r
+                        for r in probe_check(args, fn, k, seed).checks
+                        if r.check == NUMERICAL and r.arg == name
+                    )
+                    caught += rec.verdict == FAIL and rec.worst.index == index
+                row[label] = caught / seeds
+            if torch_run is not None:
+                row["torch fast_mode"] = (
+                    sum(not torch_run(pos, flat, size, s) for s in range(seeds)) / seeds
+                )
+            row["jax check_grads"] = (
+                sum(not jax_run(pos, flat, size, s) for s in range(seeds)) / seeds
+            )
+            table[f"{name} c={c:g}"] = row
+            print(name, c, row, flush=True)
+    return table
+
+
+def correct_passes(args: tuple, seeds: int) -> float:
+    return sum(probe_check(args, seed=s).ok for s in range(seeds)) / seeds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=100, help="seeds per power-table cell")
+    parser.add_argument("--repeats", type=int, default=5, help="cold probe runs (median)")
+    options = parser.parse_args()
+    args = network()
+    n = sum(a.size for a in args[:4])
+    print("full mode ...", flush=True)
+    start = time.perf_counter()
+    full = check(
+        scratch.two_layer_loss,
+        oracle.two_layer_loss,
+        *args,
+        wrt=PARAMS,
+        mode="full",
+        checks=("numerical",),
+    )
+    full_seconds = time.perf_counter() - start
+    taus = {r.arg: r.tolerance for r in full.checks if r.check == NUMERICAL}
+    print("probes ...", flush=True)
+    cold = cold_probe_seconds(options.repeats)
+    warm = warm_probe_seconds(args)
+    floor = floor_seconds(args)
+    torch_tool = torch_tools(args)
+    torch_run, torch_version = torch_tool if torch_tool else (None, None)
+    jax_run = jax_tools(args)
+    times = {
+        "full mode (per entry)": full_seconds,
+        "probes, cold": cold,
+        "probes, warm": warm,
+        "2n floor": floor,
+    }
+    if torch_run is not None:
+        flat0 = 0
+        for label, fast in (
+            ("torch gradcheck fast_mode", True),
+            ("torch gradcheck default", False),
+        ):
+            start = time.perf_counter()
+            torch_run(0, flat0, 0.0, 0, fast)
+            times[label] = time.perf_counter() - start
+    start = time.perf_counter()
+    jax_run(0, 0, 0.0, 0)
+    times["jax check_grads (first call)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    jax_run(0, 0, 0.0, 1)
+    times["jax check_grads (warm)"] = time.perf_counter() - start
+    print(times, flush=True)
+    print("power table ...", flush=True)
+    power = power_table(args, taus, options.seeds, torch_run, jax_run)
+    passes = correct_passes(args, options.seeds)
+    print("scaling ...", flush=True)
+    scaling = []
+    for inputs, hidden in SCALING:
+        sized = network(inputs, hidden)
+        scaling.append(
+            {
+                "n": sum(a.size for a in sized[:4]),
+                "warm": warm_probe_seconds(sized, 5),
+                "floor": floor_seconds(sized),
+            }
+        )
+        print(scaling[-1], flush=True)
+    payload = {
+        "times": times,
+        "taus": taus,
+        "power": power,
+        "correct_passes": passes,
+        "scaling": scaling,
+        "seeds": options.seeds,
+        "n": n,
+        "torch": torch_version,
+    }
+    write_atomic(HERE / "probes.json", json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    write_atomic(HERE / "PROBES.md", render(payload))
+
+
+def render(p: dict) -> str:
+    times = p["times"]
+    time_rows = [
+        [k, f"{v:.4g}", f"{times['full mode (per entry)'] / v:.3g}"] for k, v in times.items()
+    ]
+    tools = list(next(iter(p["power"].values())))
+    power_rows = [[cell, *[f"{row[t]:.2f}" for t in tools]] for cell, row in p["power"].items()]
+    scale_rows = [
+        [r["n"], f"{r['floor']:.3g}", f"{r['warm']:.3g}", f"{r['floor'] / r['warm']:.0f}"]
+        for r in p["scaling"]
+    ]
+    taus = ", ".join(f"{k} {v:.3g}" for k, v in p["taus"].items())
+    headers = ["parameters", "2n floor s", "probes warm s", "floor / probes"]
+    scale_table = tabulate(scale_rows, headers=headers, tablefmt="github")
+    return f"""# Probe mode: benchmark results
+
+Written by `python3 benchmarks/bench_probes.py` in one run on one machine (the seed network,
+784-50-10, {p["n"]:,} parameters, float64, batch 100; `OPENBLAS_NUM_THREADS=1`). torch:
+{p["torch"] or "not installed"}.
+
+## Time
+
+{tabulate(time_rows, headers=["what", "seconds", "full mode / this"], tablefmt="github")}
+
+## Power: fraction of {p["seeds"]} seeds that catch one wrong entry of c × tau
+
+tau is the full check's per-entry tolerance ({taus}).
+gradcheck's probes must also name the entry to count. The correct network passes probe mode for
+{p["correct_passes"]:.2f} of the seeds.
+
+{tabulate(power_rows, headers=["planted", *tools], tablefmt="github")}
+
+## Scaling (warm probe check, k = 20)
+
+{scale_table}
+"""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,405 @@
+"""Probe mode: the full check's per-entry power at the cost of a few dozen evaluations.
+
+A probe moves every differentiated coordinate at once by its own full-mode step, u = s * v with
+v_i = +-1 (a Rademacher direction), and compares half the central difference of fn,
+
+    P = (f(x + u) - f(x - u)) / 2,
+
+with what the oracle predicts for the same perturbation: g_exact . d + D^3 f[d, d, d] / 6, where d
+is the perturbation fn actually received (x +- u rounded to each argument's dtype) and the third
+derivative comes from the reference's Taylor terms, not from fn. What is left, r = P - prediction,
+is e . d for a gradient error e: an error in one entry appears in full, e_j s_j, against a
+rounding tolerance tau = SAFETY eps_f |f| (plus the prediction's own rounding and truncation),
+which is the full check's per-entry tolerance times s_j.
+
+Power. For any error whose largest entry exceeds its tolerance (|e_j| s_j > tau), conditioning on
+the other signs, the two values of v_j move r by 2 |e_j| s_j > 2 tau, so at most one of them
+leaves |r| <= tau: each probe misses with probability <= 1/2, k probes with probability <= 2^-k.
+
+Localisation. A probe that disagrees is bisected: v restricted to halves of the coordinates,
+probed again, down the halves that still disagree, to single entries (O(d log2 n) evaluations for
+d bad entries). A single entry is judged exactly as in the full check (`entries.judge_entries`:
+tolerance, kinks, jumps, second opinion), so probe and full mode give the same verdict on it.
+Kinks crossed by the joint move localise the same way; a probe whose disagreement cannot be
+traced to entries falls back to the full per-entry check. Nothing widens a tolerance.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.judge import tolerance as policy
+from harness.judge.entries import EntryJudgement, judge_entries
+
+# 2^-20 ~ 1e-6: the chance that every probe misses an error above the tolerance.
+DEFAULT_PROBES = 20
+# mode="auto": arguments up to this many entries get the full per-entry check (the seed's own
+# numerical_gradient runs on every small case), larger ones the probes.
+AUTO_FULL_UP_TO = 5_000
+# "fast" is the first version's name for the cheap mode; it now means the probes.
+MODES = ("auto", "full", "probe", "fast")
+
+
+def check_mode(mode: str, probes: int) -> None:
+    """Raise ValueError for an unknown mode or a probe count below one."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    if isinstance(probes, bool) or not isinstance(probes, int) or probes < 1:
+        raise ValueError(f"probes must be a positive int, got {probes!r}")
+
+
+# The direction stream of the probes (seeded by the check's seed).
+PROBE_STREAM = 2_000_003
+# Localisation stops after this many entries, or this many evaluations per probed entry count.
+MAX_LEAVES = 8
+MAX_BISECTION_EVALUATIONS = 2_000
+
+
+@functools.lru_cache(maxsize=8)
+def rademacher(n: int, k: int, seed: int) -> np.ndarray:
+    """k seeded directions of n signs +-1 (read-only, cached: a warm check does not redraw).
+
+    Args:
+      n: coordinates.
+      k: directions.
+      seed: the check's seed.
+
+    Returns:
+      A float64 array of shape (k, n).
+    """
+    rng = np.random.default_rng([int(seed), PROBE_STREAM])
+    v = rng.choice(np.array([-1.0, 1.0]), size=(k, n))
+    v.flags.writeable = False
+    return v
+
+
+@dataclass
+class Space:
+    """The probed coordinates: several arguments flattened into one vector."""
+
+    positions: list[int]
+    arrays: list[np.ndarray]  # the case's own arrays (perturbed in place, restored)
+    steps: np.ndarray  # per-coordinate full-mode steps, flat
+    exact: np.ndarray  # jax.grad at the point, flat
+    bounds: np.ndarray = field(init=False)
+    saved: list[np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bounds = np.cumsum([0] + [a.size for a in self.arrays])
+        self.saved = [a.copy() for a in self.arrays]
+
+    def locate(self, flat: int) -> tuple[int, tuple[int, ...]]:
+        """(argument number within the space, multi-index) of a joint coordinate."""
+        which = int(np.searchsorted(self.bounds, flat, side="right") - 1)
+        local = flat - int(self.bounds[which])
+        return which, tuple(int(i) for i in np.unravel_index(local, self.arrays[which].shape))
+
+    def move(self, u: np.ndarray, sign: float) -> np.ndarray:
+        """Set the arrays to x + sign * u (rounded to each dtype); return what was set, flat."""
+        realised = []
+        for array, saved, lo, hi in zip(
+            self.arrays, self.saved, self.bounds[:-1], self.bounds[1:], strict=True
+        ):
+            moved = (saved.astype(np.float64) + sign * u[lo:hi].reshape(saved.shape)).astype(
+                saved.dtype
+            )
+            np.copyto(array, moved)
+            realised.append(moved.astype(np.float64).ravel())
+        return np.concatenate(realised)
+
+    def restore(self) -> None:
+        """Put every array back, bit for bit."""
+        for array, saved in zip(self.arrays, self.saved, strict=True):
+            np.copyto(array, saved)
+
+    def base(self) -> np.ndarray:
+        """The point, flat, in float64."""
+        return np.concatenate([s.astype(np.float64).ravel() for s in self.saved])
+
+
+@dataclass
+class Reading:
+    """One probe: its residual, tolerance and the evaluations it cost."""
+
+    residual: float
+    tolerance: float
+    evaluations: int
+    finite: bool = True
+
+    @property
+    def disagrees(self) -> bool:
+        """True when the residual is beyond the tolerance (or not finite)."""
+        return not self.finite or not abs(self.residual) <= self.tolerance
+
+
+class Prober:
+    """Probes of fn over a `Space`, with the oracle's prediction for each."""
+
+    def __init__(
+        self,
+        fn: Callable[[], Any],
+        space: Space,
+        third: Callable[[list[np.ndarray]], np.ndarray],
+        value_eps: float,
+        value_scale: float,
+        override: float | None,
+    ) -> None:
+        self.fn, self.space, self.third = fn, space, third
+        self.value_eps, self.value_scale, self.override = value_eps, value_scale, override
+
+    def _split(self, flat: np.ndarray) -> list[np.ndarray]:
+        s = self.space
+        return [
+            flat[lo:hi].reshape(a.shape)
+            for a, lo, hi in zip(s.arrays, s.bounds[:-1], s.bounds[1:], strict=True)
+        ]
+
+    def read(self, directions: np.ndarray) -> list[Reading]:
+        """Probe along each row of ``directions`` (signs, zero where a coordinate is left out).
+
+        Args:
+          directions: shape (m, n).
+
+        Returns:
+          One Reading per direction.
+        """
+        s = self.space
+        values, halves = [], []
+        try:
+            for v in directions:
+                u = s.steps * v
+                plus = s.move(u, 1.0)
+                f_plus = _value(self.fn())
+                minus = s.move(u, -1.0)
+                f_minus = _value(self.fn())
+                s.restore()
+                values.append((f_plus, f_minus))
+                halves.append((plus - minus) / 2.0)
+        finally:
+            s.restore()
+        d = np.asarray(halves)
+        # D^3 f[d, d, d] along every realised half-perturbation at once (one vmapped call).
+        d3 = self.third(
+            [np.stack([self._split(row)[i] for row in d]) for i in range(len(s.arrays))]
+        )
+        readings = []
+        eps64 = policy.eps(np.float64)
+        for (f_plus, f_minus), row, third in zip(values, d, d3, strict=True):
+            terms = s.exact * row
+            predicted = float(terms.sum()) + third / 6.0
+            probe = (f_plus - f_minus) / 2.0
+            finite = bool(np.isfinite(f_plus) and np.isfinite(f_minus) and np.isfinite(third))
+            scale = policy.value_scale(self.value_scale, f_plus, f_minus)
+            if self.override is not None:
+                tolerance = self.override * float(np.abs(row).max(initial=0.0))
+            else:
+                # Rounding of the two evaluations, of the prediction, and the next Taylor term
+                # (taken as no larger than the third-order one the oracle gave).
+                tolerance = (
+                    policy.NUMERICAL_SAFETY * self.value_eps * scale
+                    + 4.0 * eps64 * float(np.abs(terms).sum())
+                    + abs(third) / 6.0
+                )
+            residual = probe - predicted if finite else float("nan")
+            readings.append(Reading(residual, tolerance, 2, finite))
+        return readings
+
+
+def _value(out: Any) -> float:
+    return float(np.asarray(out, dtype=np.float64).reshape(()))
+
+
+@dataclass
+class ProbeOutcome:
+    """What the probes found, per argument of the space (plain data)."""
+
+    agreed: bool  # every joint probe within tolerance
+    readings: list[Reading]  # the joint probes
+    evaluations: int
+    # argument number -> its own probes (only when the joint ones disagreed)
+    blocks: dict[int, list[Reading]]
+    leaves: dict[int, list[tuple[int, ...]]]  # argument number -> entries localised
+    # argument number -> (numerical gradient at its leaves, their per-entry judgement)
+    judged: dict[int, tuple[np.ndarray, EntryJudgement]]
+    traced: bool  # every disagreement was traced to judged entries (or to MAX_LEAVES of them)
+    more: bool = False  # localisation stopped at MAX_LEAVES entries with more disagreeing
+
+    def readings_of(self, which: int) -> list[Reading]:
+        """The probes that speak for one argument: its own where they were taken, else the joint."""
+        return self.blocks.get(which, self.readings)
+
+
+def probe(
+    prober: Prober,
+    k: int,
+    seed: int,
+    judge_leaves: Callable[[int, list[tuple[int, ...]]], tuple[np.ndarray, EntryJudgement]],
+) -> ProbeOutcome:
+    """k Rademacher probes through every argument at once; when one disagrees, each argument is
+    probed alone (the same signs on its coordinates) and its disagreeing probes are bisected down
+    to the entries behind them.
+
+    Args:
+      prober: the probes' fn, space and prediction.
+      k: probes.
+      seed: seed of their signs.
+      judge_leaves: (argument number, entries) -> the per-entry judgement of those entries.
+
+    Returns:
+      The outcome.
+    """
+    space = prober.space
+    n = int(space.bounds[-1])
+    signs = np.asarray(rademacher(n, k, int(seed)))
+    readings = prober.read(signs)
+    evaluations = 2 * k
+    agreed = not any(r.disagrees for r in readings)
+    outcome = ProbeOutcome(agreed, readings, evaluations, {}, {}, {}, True)
+    if agreed:
+        return outcome
+    for which in range(len(space.arrays)):
+        mask = np.zeros(n, dtype=bool)
+        mask[space.bounds[which] : space.bounds[which + 1]] = True
+        if len(space.arrays) == 1:
+            block = readings
+        else:
+            block = prober.read(signs * mask)
+            outcome.evaluations += 2 * k
+        outcome.blocks[which] = block
+        _localise(prober, signs * mask, block, outcome)
+        if not outcome.traced:
+            return outcome
+    for which, entries in outcome.leaves.items():
+        outcome.judged[which] = judge_leaves(which, entries)
+        outcome.evaluations += outcome.judged[which][1].evaluations
+    return outcome
+
+
+def _localise(
+    prober: Prober, signs: np.ndarray, readings: list[Reading], outcome: ProbeOutcome
+) -> None:
+    """Bisect every disagreeing probe of one argument down to entries (into ``outcome``)."""
+    space = prober.space
+    excluded = np.zeros(signs.shape[1], dtype=bool)
+    found_here = 0
+    for j, first in enumerate(readings):
+        if not first.disagrees:
+            continue
+        # Entries found behind earlier probes are left out; what disagrees still lies elsewhere.
+        reading = first
+        while reading.disagrees:
+            v = signs[j] * ~excluded
+            if excluded.any():
+                reading = prober.read(v[None, :])[0]
+                outcome.evaluations += 2
+                if not reading.disagrees:
+                    break
+            if not reading.finite:
+                outcome.traced = False
+                return
+            if found_here >= MAX_LEAVES:
+                outcome.more = True  # enough entries named; more lie behind this probe
+                return
+            found, spent = _bisect(prober, v, reading)
+            outcome.evaluations += spent
+            if not found:
+                outcome.traced = False
+                return
+            for flat in found:
+                excluded[flat] = True
+                found_here += 1
+                which, index = space.locate(flat)
+                outcome.leaves.setdefault(which, []).append(index)
+
+
+def _bisect(prober: Prober, v: np.ndarray, reading: Reading) -> tuple[list[int], int]:
+    """The coordinates behind a disagreeing probe, by bisection (worst half first).
+
+    Returns:
+      (flat coordinates found, evaluations spent).
+    """
+    support = np.flatnonzero(v)
+    heap: list[tuple[float, int, np.ndarray]] = [
+        (-abs(reading.residual) / reading.tolerance, 0, support)
+    ]
+    found: list[int] = []
+    spent, counter = 0, 1
+    while heap and len(found) < MAX_LEAVES and spent < MAX_BISECTION_EVALUATIONS:
+        _, _, coords = heapq.heappop(heap)
+        if len(coords) == 1:
+            found.append(int(coords[0]))
+            continue
+        halves = (coords[: len(coords) // 2], coords[len(coords) // 2 :])
+        rows = np.zeros((2, v.size))
+        for row, half in zip(rows, halves, strict=True):
+            row[half] = v[half]
+        readings = prober.read(rows)
+        spent += 4
+        for half, part in zip(halves, readings, strict=True):
+            if part.disagrees:
+                ratio = abs(part.residual) / part.tolerance if part.finite else np.inf
+                heapq.heappush(heap, (-ratio, counter, half))
+                counter += 1
+    return found, spent
+
+
+def judge_entries_at(
+    f: Callable[[np.ndarray], Any],
+    x: np.ndarray,
+    expected: np.ndarray,
+    entries: list[tuple[int, ...]],
+    *,
+    h: float,
+    value_scale: float,
+    value_eps: float,
+    tol_override: float | None,
+) -> tuple[np.ndarray, EntryJudgement]:
+    """The full check's judgement of a few entries: the judge's own central differences there,
+    then `judge_entries` (tolerance, kinks, jumps, second opinion) as in full mode.
+
+    Args:
+      f: the function of this argument (x perturbed in place).
+      x: the argument (restored).
+      expected: its exact gradient.
+      entries: the entries to judge.
+      h: the unscaled central step.
+      value_scale: |f| near x.
+      value_eps: eps of the dtype fn computes in.
+      tol_override: the case's tol= for numerical checks, or None.
+
+    Returns:
+      (the numerical gradient: exact except at the entries, the judgement of it).
+    """
+    numeric = expected.astype(np.float64).copy()
+    steps = policy.entry_steps(x, h)
+    saved = x.copy()
+    try:
+        for index in entries:
+            step = float(steps[index])
+            x[index] = saved[index] + step
+            ahead = _value(f(x))
+            x[index] = saved[index] - step
+            behind = _value(f(x))
+            x[index] = saved[index]
+            numeric[index] = (ahead - behind) / (2.0 * step)
+    finally:
+        np.copyto(x, saved)
+    judged = judge_entries(
+        f,
+        x,
+        numeric,
+        expected,
+        scheme="central",
+        h=h,
+        value_scale=value_scale,
+        value_eps=value_eps,
+        tol_override=tol_override,
+    )
+    judged.evaluations += 2 * len(entries)
+    return numeric, judged
