@@ -25,7 +25,6 @@ from tabulate import tabulate
 
 from harness.files import ANY_FILE, OutputKind, dumps_json, publish
 from harness.suite.case import Case
-from harness.sweep import measure as sweep_module
 from harness.sweep.explain import case_rows, explanation, headline_rows, num_text
 from harness.sweep.model import CaseSweep, array_numbers
 
@@ -89,6 +88,10 @@ def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
 
 def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: float) -> dict:
     """The sweep.json document: settings and every point; timings apart (they vary)."""
+    # Here, not at the top: the command line checks its report folder (REPORT_KINDS) before any
+    # work, and measure imports JAX, which the case worker needs and that process does not.
+    from harness.sweep import measure as sweep_module
+
     return {
         "format": SWEEP_FORMAT,
         "version": SWEEP_VERSION,
@@ -151,6 +154,8 @@ def sweep_or_skip(case: Case) -> CaseSweep:
     Returns:
       Its CaseSweep.
     """
+    from harness.sweep import measure as sweep_module
+
     try:
         return sweep_module.sweep_case(case)
     except Exception as exc:  # noqa: BLE001 - the case's own code raised; the checks said so
@@ -322,6 +327,8 @@ def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
     Returns:
       The ReportText.
     """
+    from harness.sweep import measure as sweep_module
+
     return ReportText(
         paragraphs=explanation(sweeps),
         cases=case_rows(sweeps),
