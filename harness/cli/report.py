@@ -34,6 +34,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             any(c.descent for c in cases),
             lambda index: runner.start_sweep(cases[index]),
             command,
+            settings=runner.sweep_settings(),
         )
     publish_outputs(report_dir, files, report_kinds(list(files)))
     print(

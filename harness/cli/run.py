@@ -201,6 +201,7 @@ def _report(runner, cases, results, command) -> tuple[dict, float]:
         any(c.descent for c in cases),
         start,
         command,
+        settings=runner.sweep_settings(),
     )
     return files, seconds
 

@@ -447,12 +447,20 @@ class CaseRunner:
 
     def environment(self) -> dict[str, str]:
         """`harness.results.environment()` as the worker sees it (the parent needs no JAX)."""
+        from harness.results import environment
+
+        return self._ask("environment", environment)
+
+    def sweep_settings(self) -> dict[str, Any]:
+        """`harness.sweep.report.sweep_settings()`, from the worker (it imports JAX)."""
+        from harness.sweep.report import sweep_settings
+
+        return self._ask("sweep_settings", sweep_settings)
+
+    def _ask(self, op: str, here: Any) -> Any:
+        """The worker's answer to a question about itself, or `here()` if it cannot answer."""
         try:
-            kind, value = self._request(("environment",))
+            kind, value = self._request((op,))
         except (WorkerEnded, WorkerTimeout):
             kind, value = "failed", None
-        if kind != "environment":
-            from harness.results import environment
-
-            return environment()
-        return value
+        return value if kind == op else here()

@@ -99,6 +99,11 @@ class _Worker:
 
         return environment()
 
+    def sweep_settings(self) -> dict[str, Any]:
+        from harness.sweep.report import sweep_settings
+
+        return sweep_settings()
+
     def handle(self, request: tuple) -> None:
         op, *arguments = request
         handlers: dict[str, Callable[..., Any]] = {
@@ -106,6 +111,7 @@ class _Worker:
             "check": self.check,
             "sweep": self.sweep,
             "environment": self.environment,
+            "sweep_settings": self.sweep_settings,
         }
         try:
             value = handlers[op](*arguments)

@@ -86,20 +86,16 @@ def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
     return rows
 
 
-def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: float) -> dict:
-    """The sweep.json document: settings and every point; timings apart (they vary)."""
-    # Here, not at the top: the command line checks its report folder (REPORT_KINDS) before any
-    # work, and measure imports JAX, which the case worker needs and that process does not.
+def sweep_settings() -> dict[str, Any]:
+    """The sweep's settings (grid, step, directions) and its dtypes, as sweep.json records them.
+
+    Returns:
+      {"settings": {...}, "dtypes": [...]}; the command line asks its case worker for this, so
+      that drawing and writing the report never imports JAX (measure.py does).
+    """
     from harness.sweep import measure as sweep_module
 
     return {
-        "format": SWEEP_FORMAT,
-        "version": SWEEP_VERSION,
-        "command": list(command),
-        "error_measure": (
-            "max over entries (or directions) k of |D_num_k - D_exact_k| / max_k |D_exact_k|; "
-            "null where a quotient was not finite"
-        ),
         "settings": {
             "step_max": sweep_module.STEP_MAX,
             "step_min": sweep_module.STEP_MIN,
@@ -110,6 +106,34 @@ def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: 
             "direction_count": sweep_module.DIRECTION_COUNT,
             "direction_seed": sweep_module.DIRECTION_SEED,
         },
+        "dtypes": list(sweep_module.DTYPES),
+    }
+
+
+def sweep_payload(
+    sweeps: Sequence[CaseSweep],
+    command: Sequence[str],
+    seconds: float,
+    settings: dict[str, Any] | None = None,
+) -> dict:
+    """The sweep.json document: settings and every point; timings apart (they vary).
+
+    Args:
+      sweeps: the case sweeps.
+      command: the argv.
+      seconds: how long sweeping and drawing took.
+      settings: `sweep_settings()`, if already known.
+    """
+    settings = settings or sweep_settings()
+    return {
+        "format": SWEEP_FORMAT,
+        "version": SWEEP_VERSION,
+        "command": list(command),
+        "error_measure": (
+            "max over entries (or directions) k of |D_num_k - D_exact_k| / max_k |D_exact_k|; "
+            "null where a quotient was not finite"
+        ),
+        "settings": settings["settings"],
         "cases": [s.to_dict() for s in sweeps],
         "timings": {"seconds": round(seconds, 3)},
     }
@@ -318,22 +342,22 @@ class ReportText:
     skipped: list[tuple[str, str]]  # (case, why it was not swept)
 
 
-def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
+def report_text(sweeps: Sequence[CaseSweep], dtypes: Sequence[str] | None = None) -> ReportText:
     """The explanation and the tables of the report.
 
     Args:
       sweeps: case sweeps.
+      dtypes: the dtypes swept (default: measure.DTYPES).
 
     Returns:
       The ReportText.
     """
-    from harness.sweep import measure as sweep_module
-
+    dtypes = sweep_settings()["dtypes"] if dtypes is None else dtypes
     return ReportText(
         paragraphs=explanation(sweeps),
         cases=case_rows(sweeps),
         headline=headline_rows(sweeps),
-        curves={dtype: (curve_rows(sweeps, dtype), CURVE_HEADERS) for dtype in sweep_module.DTYPES},
+        curves={dtype: (curve_rows(sweeps, dtype), CURVE_HEADERS) for dtype in dtypes},
         skipped=[(s.name, s.skipped) for s in sweeps if s.skipped],
     )
 
@@ -407,6 +431,7 @@ def report_files(
     start: StartSweep,
     command: Sequence[str] = (),
     helper_process: bool = False,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[dict[str, bytes | str], float, list[CaseSweep]]:
     """Sweep the cases and render every report file, writing nothing.
 
@@ -417,6 +442,7 @@ def report_files(
       start: starts sweeping case i and returns a function that waits for its CaseSweep.
       command: the argv, recorded in sweep.json.
       helper_process: draw figures in a spawned helper process (see `write_report`).
+      settings: `sweep_settings()`, if already known (the command line's worker gives them).
 
     Returns:
       (file name -> content, seconds taken, the CaseSweeps in page order).
@@ -424,9 +450,10 @@ def report_files(
     started = time.perf_counter()
     sweeps, images = _sweep_and_draw(names, numbers, descent, start, helper_process)
     seconds = time.perf_counter() - started
-    text = report_text(sweeps)
+    settings = settings or sweep_settings()
+    text = report_text(sweeps, settings["dtypes"])
     files: dict[str, bytes | str] = {name: data for name, _, data in images}
-    files["sweep.json"] = dumps_json(sweep_payload(sweeps, command, seconds))
+    files["sweep.json"] = dumps_json(sweep_payload(sweeps, command, seconds, settings))
     files["report.md"] = render_markdown(text, images, seconds)
     files["report.html"] = render_html(text, images, seconds)
     return files, time.perf_counter() - started, sweeps
