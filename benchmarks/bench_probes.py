@@ -131,26 +131,28 @@ def torch_tools(args: tuple):
     rows = torch.arange(labels.shape[0])
 
     class Bump(torch.autograd.Function):
+        """value(w) passed through unchanged; its backward adds size * upstream at one entry of w
+        (a wrong backward that still scales with the upstream gradient, as a real bug does)."""
+
         @staticmethod
-        def forward(ctx, w, size, flat):
-            ctx.size, ctx.flat = size, flat
-            return w.clone()
+        def forward(ctx, w, value, size, flat):
+            ctx.size, ctx.flat, ctx.shape = size, flat, w.shape
+            return value.clone()
 
         @staticmethod
         def backward(ctx, upstream):
-            grad = upstream.clone()
-            grad.view(-1)[ctx.flat] += ctx.size
-            return grad, None, None
+            extra = torch.zeros(ctx.shape, dtype=upstream.dtype)
+            extra.view(-1)[ctx.flat] = ctx.size
+            return extra * upstream, upstream, None, None
 
     def run(pos: int, flat: int, size: float, seed: int, fast: bool = True) -> bool:
         params = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in args[:4]]
 
         def loss(*p):
-            p = list(p)
-            p[pos] = Bump.apply(p[pos], size, flat)
             hidden = torch.sigmoid(x @ p[0] + p[1])
             y = torch.softmax(hidden @ p[2] + p[3], dim=1)
-            return -torch.sum(torch.log(y[rows, labels] + 1e-7)) / x.shape[0]
+            value = -torch.sum(torch.log(y[rows, labels] + 1e-7)) / x.shape[0]
+            return Bump.apply(p[pos], value, size, flat)
 
         torch.manual_seed(seed)
         return torch.autograd.gradcheck(
@@ -170,21 +172,20 @@ def jax_tools(args: tuple):
 
     def run(pos: int, flat: int, size: float, seed: int) -> bool:
         @jax.custom_vjp
-        def bump(w):
-            return w
+        def bump(w, value):
+            return value
 
-        def fwd(w):
-            return w, None
+        def fwd(w, value):
+            return value, w.shape
 
-        def bwd(_, upstream):
-            return (upstream.reshape(-1).at[flat].add(size).reshape(upstream.shape),)
+        def bwd(shape, upstream):
+            extra = jnp.zeros(shape).reshape(-1).at[flat].set(size).reshape(shape)
+            return extra * upstream, upstream
 
         bump.defvjp(fwd, bwd)
 
         def loss(*p):
-            p = list(p)
-            p[pos] = bump(p[pos])
-            return oracle.two_layer_loss(*p, x, t)
+            return bump(p[pos], oracle.two_layer_loss(*p, x, t))
 
         np.random.seed(seed)  # check_grads draws its direction from NumPy's global generator
         try:

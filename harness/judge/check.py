@@ -32,6 +32,7 @@ from harness.judge.inputs import (
     argument_names,
     resolve_wrt,
 )
+from harness.judge.probe_check import check_probes
 from harness.judge.probes import AUTO_FULL_UP_TO, DEFAULT_PROBES, check_mode
 from harness.judge.tolerance import Tolerance
 from harness.results import (
@@ -233,7 +234,7 @@ def _numerical_records(
         probed = [p for p in positions if args[p].size > AUTO_FULL_UP_TO]
     else:
         probed = list(positions)
-    found = run.probe(probed, exact, h, fn_value, ref_value, probes, seed) if probed else {}
+    found = check_probes(run, probed, exact, h, fn_value, ref_value, probes, seed) if probed else {}
     untraced = found is None
     routine = numerical_gradient or _scratch.numerical_gradient
     batched = batched and numerical_gradient is None

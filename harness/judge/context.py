@@ -15,9 +15,7 @@ from harness import scratch as _scratch
 from harness.judge import tolerance as policy
 from harness.judge.entries import judge_entries
 from harness.judge.inputs import Snapshot
-from harness.judge.probes import Prober, Space, judge_entries_at, probe
 from harness.judge.records import (
-    POWER_FRACTION,
     describe_exception,
     first_non_finite,
     fmt,
@@ -27,7 +25,6 @@ from harness.judge.records import (
 from harness.results import (
     ERROR,
     FAIL,
-    INCONCLUSIVE,
     NON_FINITE,
     NONDETERMINISTIC,
     NUMERICAL,
@@ -58,20 +55,6 @@ def _scalar(out: Any) -> tuple[float, np.dtype] | str:
 
 # A value that agrees to this relative error has the right function, computed differently.
 NEAR_MISS = 1e-6
-
-
-def _power_check(record: CheckRecord, detectable: float, scale: float) -> CheckRecord:
-    """An agreeing probe record is inconclusive where it could not have caught an error of
-    POWER_FRACTION of the gradient's scale (as judged records are)."""
-    if scale > 0 and detectable > POWER_FRACTION * scale:
-        return replace(
-            record,
-            verdict=INCONCLUSIVE,
-            message=f"the probes' tolerance ({detectable:.3g}) is more than {POWER_FRACTION:g} "
-            f"of the gradient's scale ({scale:.3g}): this check could not have caught an error "
-            "that size",
-        )
-    return record
 
 
 def _value_cause(error: float, reference: float) -> str:
@@ -491,136 +474,6 @@ class CheckContext:
             f"fn returned {fmt_pair(first, now)} at the same point ({when}): it keeps hidden "
             "state or draws random numbers; fix its seed or pass the state in",
         )
-
-    def probe(
-        self,
-        positions: list[int],
-        exact: dict[int, np.ndarray],
-        h: float | None,
-        fn_value: float,
-        ref_value: float,
-        k: int,
-        seed: int,
-    ) -> dict[int, CheckRecord] | None:
-        """Probe mode over these arguments jointly (probes.py): records per position, or None
-        when a probe disagreed and could not be traced to entries (the caller then runs the full
-        per-entry check).
-        """
-        arrays = [self.args[p] for p in positions]
-        units = {p: policy.step(h, self.args[p].dtype, "central") for p in positions}
-        steps = np.concatenate(
-            [policy.entry_steps(self.args[p], units[p]).ravel() for p in positions]
-        )
-        joint_exact = np.concatenate([exact[p].ravel() for p in positions])
-        space = Space(positions, arrays, steps, joint_exact)
-        scale = self.value_scale(fn_value, ref_value)
-        override = self.tolerances.get(NUMERICAL)
-
-        def third(directions: list[np.ndarray]) -> np.ndarray:
-            return _oracle().taylor_coefficients(self.reference, self.args, positions, directions)[
-                :, 3
-            ]
-
-        prober = Prober(lambda: self.fn(*self.args), space, third, self.value_eps, scale, override)
-
-        def judge_leaves(which: int, entries: list[tuple[int, ...]]):
-            pos = positions[which]
-            return judge_entries_at(
-                lambda _: self.fn(*self.args),
-                self.args[pos],
-                exact[pos],
-                entries,
-                h=units[pos],
-                value_scale=scale,
-                value_eps=self.value_eps,
-                tol_override=override,
-            )
-
-        try:
-            outcome = probe(prober, k, seed, judge_leaves)
-        except Exception:  # the case's own code raised: the full check says where
-            return None
-        finally:
-            self.snapshot.restore()
-        failed = any(judged.failed.any() for _, judged in outcome.judged.values())
-        explained = failed or any(judged.kink.any() for _, judged in outcome.judged.values())
-        if not outcome.traced or (not outcome.agreed and not explained):
-            return None
-        if outcome.more and not failed:
-            return None  # kinks found, and more disagreement behind them: every entry decides
-        if any(j.non_finite is not None for _, j in outcome.judged.values()):
-            return None
-        names = ", ".join(self.names[p] for p in positions)
-        records: dict[int, CheckRecord] = {}
-        for which, pos in enumerate(positions):
-            readings = outcome.readings_of(which)
-            if which not in outcome.judged and any(r.disagrees for r in readings):
-                return None  # an argument's own probes disagree and no entry was judged
-            ratios = [abs(r.residual) / r.tolerance for r in readings if r.tolerance > 0]
-            worst = int(np.argmax(ratios)) if ratios else 0
-            x = self.args[pos]
-            smallest = float(policy.entry_steps(x, units[pos]).min())
-            reading = readings[worst]
-            detectable = max(r.tolerance for r in readings) / smallest
-            details = {
-                "mode": "probe",
-                "probes": k,
-                "seed": int(seed),
-                "probed": names,
-                "miss_probability": 2.0**-k,
-                "detectable_error": detectable,
-                "probe_residuals": [float(r.residual) for r in readings],
-                "probe_tolerances": [float(r.tolerance) for r in readings],
-            }
-            common = {
-                "size": int(x.size),
-                "dtype": str(x.dtype),
-                "scheme": "central",
-                "h": units[pos],
-                "evaluations": outcome.evaluations if which == 0 else 0,
-            }
-            if which in outcome.judged:
-                numeric, judged = outcome.judged[which]
-                entries = ", ".join(
-                    Entry(self.names[pos], i).describe() for i in outcome.leaves[which][:5]
-                )
-                details["localised"] = entries
-                record = self.judged_record(
-                    NUMERICAL,
-                    pos,
-                    numeric,
-                    exact[pos],
-                    judged.error,
-                    judged.tolerance,
-                    judged.failed,
-                    judged.kink,
-                    jump=judged.jump,
-                    details=details,
-                    **common,
-                )
-                prefix = f"probe mode: {k} probes through ({names}), localised to {entries}: "
-                records[pos] = replace(record, message=prefix + record.message)
-                continue
-            error = abs(reading.residual) / smallest
-            tolerance = reading.tolerance / smallest
-            through = names if which not in outcome.blocks else self.names[pos]
-            record = self.record(
-                NUMERICAL,
-                self.names[pos],
-                PASS,
-                f"{k} probes through all of ({through}) agree with jax.grad (worst residual "
-                f"{ratios[worst] if ratios else 0.0:.2g} of its tolerance); an error in any entry "
-                f"above its tolerance (<= {detectable:.3g}) is missed with probability <= 2^-{k}",
-                max_abs_error=error,
-                max_rel_error=error / self.gradient_scale if self.gradient_scale else error,
-                tolerance=tolerance,
-                worst=Entry(f"probe{worst}", (), None, None),
-                error_ratio=ratios[worst] if ratios else None,
-                details=details,
-                **common,
-            )
-            records[pos] = _power_check(record, detectable, self.gradient_scale)
-        return records
 
     def reference_at(self, pos: int, moved: np.ndarray) -> float:
         """The reference's value (float64) with argument ``pos`` replaced by ``moved``."""
