@@ -152,18 +152,32 @@ def test_a_results_json_gradcheck_cannot_read_is_left_untouched(project, capsys,
     assert nothing_ran(project)
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 @pytest.mark.parametrize("option", ["baseline -o", "gate --junit", "gate --summary"])
-def test_a_device_is_never_replaced_by_a_regular_file(project, capsys, option):
+def test_a_non_regular_file_is_never_replaced_by_a_regular_file(project, capsys, option):
+    # A named pipe of the test's own, never a real device: code that replaces non-regular files
+    # (as it did /dev/full) must only ever damage something the test made.
     assert main(["baseline", "cases", "-o", "baseline.json"]) == 0
     (project / "cases" / "imported").unlink()
+    pipe = project / "pipe"
+    os.mkfifo(pipe)
     command, flag = option.split()
-    argv = [command, flag, "/dev/full"]
+    argv = [command, flag, str(pipe)]
     if command == "gate":
         argv += ["--baseline", "baseline.json", "--report-dir", "out"]
     assert main(argv) == 2
-    assert "character device" in capsys.readouterr().err
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert "is a named pipe" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    assert nothing_ran(project)
+
+
+def test_a_symbolic_link_is_not_written_through(project, capsys):
+    (project / "elsewhere.json").write_text("{}")
+    (project / "link.json").symlink_to(project / "elsewhere.json")
+    assert main(["baseline", "cases", "-o", "link.json"]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert (project / "link.json").is_symlink()
+    assert (project / "elsewhere.json").read_text() == "{}"
     assert nothing_ran(project)
 
 
