@@ -13,9 +13,12 @@
   never runs the cases, and files under ``tests/`` are never read as case files. When nothing is
   collected from paths that hold ``.py`` files, the plugin says which case folders it looked for.
 * ``gradcheck`` fixture: ``assert_check`` for your own tests.
-* Parallel runs: under pytest-xdist each worker sends its results to the controller through
-  ``config.workeroutput``; the controller merges them in collection order, so ``-n 2`` and a
-  serial run write the same ``--gradcheck-results`` file (``results`` block).
+* Parallel runs: under pytest-xdist each case's result travels to the controller with its own
+  test report (a ``user_properties`` entry), so a worker that crashes later loses nothing it
+  already reported; the controller merges them in collection order, so ``-n 2`` and a serial run
+  write the same ``--gradcheck-results`` file (``results`` block). A collected case with no result
+  (its worker crashed on it, or never got to it) becomes an ``error`` record: the file never
+  holds fewer cases than were collected.
 
 Nothing heavy is imported until a case file is collected: the plugin loads in every pytest run.
 """
@@ -23,6 +26,7 @@ Nothing heavy is imported until a case file is collected: the plugin loads in ev
 from __future__ import annotations
 
 import fnmatch
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,8 +38,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from harness.results import CheckResult, CollectionError
     from harness.suite.case import Case
 
-RESULTS_KEY = "gradcheck_results"
 ERRORS_KEY = "gradcheck_collection_errors"
+CASE_IDS_KEY = "gradcheck_case_ids"
+# The user_properties names a case item's report carries its result (or duplicate error) under.
+RESULT_PROPERTY = "gradcheck_result"
+ERROR_PROPERTY = "gradcheck_collection_error"
 _STATE = pytest.StashKey["_State"]()
 
 
@@ -47,8 +54,10 @@ class _State:
         from harness.suite.collect import DeclaredNames
 
         self.names = DeclaredNames()  # to catch a name declared twice
-        self.order: dict[str, int] = {}  # nodeid -> position in the collected items
-        self.results: list[tuple[int, dict[str, Any], float]] = []
+        self.expected: list[str] = []  # the collected case items' nodeids, in order
+        self.results: dict[str, tuple[dict[str, Any], float]] = {}  # nodeid -> (result, seconds)
+        self.failed: dict[str, str] = {}  # nodeid -> why its report failed without a result
+        self.duplicates: set[str] = set()  # nodeids of repeated declarations (not cases)
         self.errors: list[tuple[str, int | None, str]] = []
         self.started = time.time()
         self.merged: tuple[list[CheckResult], list[CollectionError]] | None = None
@@ -83,6 +92,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=SCHEMES,
         help="finite-difference scheme for every case (default: each case's own)",
     )
+    group.addoption(
+        "--gradcheck-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop a case that runs longer and record it as an error (gradcheck run -n passes "
+        "its --timeout; SIGALRM, so POSIX main threads only; default: no limit)",
+    )
     parser.addini(
         "gradcheck_cases",
         type="args",
@@ -92,7 +109,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Resolve the case-file roots."""
+    """Resolve the case-file roots; on the controller (or a serial run), listen for reports."""
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_ReportListener(config), "gradcheck-results")
     base = config.inipath.parent if config.inipath else config.rootpath
     entries = config.getini("gradcheck_cases")
     roots = [(base / p).resolve() for p in entries]
@@ -267,23 +286,25 @@ class CaseItem(pytest.Item):
         self.duplicate_of = duplicate_of
 
     def runtest(self) -> None:
-        state = self.config.stash[_STATE]
         if self.duplicate_of:
             from harness.suite.collect import duplicate_error, split_source
 
             shown = _shown_path(split_source(self.case.source)[0], self.config)
             err = duplicate_error(shown, self.case, self.duplicate_of)
-            state.errors.append((err.path, err.line, err.message))
-            _publish(self.config)
+            self.user_properties.append(
+                (ERROR_PROPERTY, json.dumps([err.path, err.line, err.message]))
+            )
             raise pytest.fail.Exception(err.message, pytrace=False)
         from harness.suite.run import run_limited
 
         scheme = self.config.getoption("gradcheck_scheme")
-        # timeout=None: under pytest a case has no time limit of its own.
-        result = run_limited(self.case, timeout=None, **({"scheme": scheme} if scheme else {}))
-        entry = (state.order.get(self.nodeid, len(state.order)), result.to_dict(), result.seconds)
-        state.results.append(entry)
-        _publish(self.config)
+        # No limit of its own under pytest unless --gradcheck-timeout gives one.
+        timeout = self.config.getoption("gradcheck_timeout") or None
+        result = run_limited(self.case, timeout=timeout, **({"scheme": scheme} if scheme else {}))
+        # Sent with this item's report (to the xdist controller at once), not at the end.
+        self.user_properties.append(
+            (RESULT_PROPERTY, json.dumps([result.to_dict(), result.seconds], allow_nan=False))
+        )
         if not result.ok:
             raise CaseFailed(result)
 
@@ -316,31 +337,65 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Remember each item's position, the order results are merged in."""
-    session.config.stash[_STATE].order = {item.nodeid: i for i, item in enumerate(session.items)}
-    _publish(session.config)
-
-
-def _publish(config: pytest.Config) -> None:
-    """On an xdist worker, hand the results so far to the controller (sent when it finishes)."""
-    workeroutput = getattr(config, "workeroutput", None)
-    if workeroutput is not None:
-        state = config.stash[_STATE]
-        workeroutput[RESULTS_KEY] = list(state.results)
+    """Remember the case items in order: the order results are merged in, and the cases that
+    must each have a result."""
+    state = session.config.stash[_STATE]
+    state.expected = [item.nodeid for item in session.items if isinstance(item, CaseItem)]
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: sent to the controller when it ends
         workeroutput[ERRORS_KEY] = list(state.errors)
+        workeroutput[CASE_IDS_KEY] = list(state.expected)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """xdist controller: the collected items (every worker collects the same ones, in order).
+
+    Until a worker that finished says which of them are cases (a case file can hold tests too),
+    every item of a case file counts as one.
+    """
+    state = node.config.stash[_STATE]
+    if not state.expected:
+        root = node.config.rootpath
+        state.expected = [i for i in ids if is_case_file(root / i.split("::", 1)[0], node.config)]
+
+
+class _ReportListener:
+    """Controller (or serial run): takes each case's result from its report as it arrives, and
+    notes a case whose report failed without one (xdist's report for a crashed worker)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self.config.stash[_STATE]
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                data, seconds = json.loads(value)
+                state.results[report.nodeid] = (data, seconds)
+            elif name == ERROR_PROPERTY:
+                state.errors.append(tuple(json.loads(value)))
+                state.duplicates.add(report.nodeid)
+        if report.failed and report.nodeid not in state.results:
+            text = str(report.longrepr or "").strip().splitlines()
+            state.failed.setdefault(report.nodeid, text[-1] if text else report.outcome)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist controller: take over a finished worker's results."""
+    """xdist controller: take over a finished worker's collection errors and case ids."""
     state = node.config.stash[_STATE]
     output = getattr(node, "workeroutput", {}) or {}
-    state.results.extend(tuple(r) for r in output.get(RESULTS_KEY, []))
     state.errors.extend(tuple(e) for e in output.get(ERRORS_KEY, []))
+    if CASE_IDS_KEY in output:
+        state.expected = list(output[CASE_IDS_KEY])
 
 
 def merged_results(config: pytest.Config) -> tuple[list[CheckResult], list[CollectionError]]:
     """The run's results in collection order and its collection errors (controller side).
+
+    Every collected case has a result: one whose worker crashed on it, or that never ran, gets
+    an ``error`` record saying so.
 
     Args:
       config: the pytest config.
@@ -351,16 +406,32 @@ def merged_results(config: pytest.Config) -> tuple[list[CheckResult], list[Colle
     from harness.results import CheckResult, CollectionError
 
     state = config.stash[_STATE]
-    results = [
-        CheckResult.from_dict(data, seconds)
-        for _, data, seconds in sorted(state.results, key=_first)
+    order = {nodeid: i for i, nodeid in enumerate(state.expected)}
+    ranked = [
+        (order.get(nodeid, len(order)), CheckResult.from_dict(*state.results[nodeid]))
+        for nodeid in state.results
     ]
+    ranked += [
+        (order[nodeid], _missing_result(config, nodeid, state.failed.get(nodeid)))
+        for nodeid in state.expected
+        if nodeid not in state.results and nodeid not in state.duplicates
+    ]
+    results = [r for _, r in sorted(ranked, key=lambda pair: pair[0])]
     errors = [CollectionError(*e) for e in dict.fromkeys(state.errors)]
     return results, errors
 
 
-def _first(entry: tuple[int, dict[str, Any], float]) -> int:
-    return entry[0]
+def _missing_result(config: pytest.Config, nodeid: str, why: str | None) -> CheckResult:
+    """The error result of a collected case that reported no result."""
+    from harness.results import ERROR, CheckRecord, CheckResult
+
+    file, _, name = nodeid.partition("::")
+    if why:
+        message = f"no result: {why} (a case that ends its process, e.g. os._exit, or a crash)"
+    else:
+        message = "no result: the case was collected but never reported (its worker crashed)"
+    record = CheckRecord(case=name, check="worker", arg=None, verdict=ERROR, message=message)
+    return CheckResult(name, (record,), source=str(config.rootpath / file))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

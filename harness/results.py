@@ -9,6 +9,7 @@ timestamps) live in separate blocks of the document, so the same command twice g
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from collections.abc import Sequence
@@ -18,8 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from harness.files import OutputKind
+
 RESULTS_FORMAT = "gradcheck-results"
 RESULTS_VERSION = 1
+# An existing results.json is replaced only when it is one of these (files.publish).
+RESULTS_KIND = OutputKind("gradcheck-results file", json=(RESULTS_FORMAT, RESULTS_VERSION))
 
 # Verdicts, from best to worst. A case's verdict is the worst of its checks.
 PASS = "pass"
@@ -42,6 +47,50 @@ CHECKS = (VALUE, NUMERICAL, ANALYTIC)
 # the point; its value says whose: "fn", "reference" (its value) or "gradient" (jax.grad). The
 # fuzzer rejects such examples as outside the functions' domain.
 NON_FINITE = "non_finite"
+
+
+# The CheckRecord fields holding a number (or None).
+NUMBER_FIELDS = ("max_abs_error", "max_rel_error", "tolerance", "h", "error_ratio")
+# How results.json writes a number JSON has no literal for (json.dumps would write NaN/Infinity,
+# which is not JSON, or refuse with allow_nan=False).
+NON_FINITE_TEXT = {math.inf: "inf", -math.inf: "-inf"}
+
+
+def json_ready(value: Any) -> Any:
+    """`value` as plain JSON data: dicts with string keys, lists, str, int, float, bool, None.
+
+    A record must serialise whatever a case did to it (``tol=inf``, an overflowing error, a
+    NumPy scalar in its details), so: tuples and arrays become lists, NumPy scalars Python ones,
+    a non-finite float the string "inf", "-inf" or "nan" (`number_from_json` reads them back),
+    and anything else its ``repr``.
+
+    Args:
+      value: a record's field.
+
+    Returns:
+      The JSON-ready value.
+    """
+    if isinstance(value, bool | str | int) or value is None:
+        return value
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+        return NON_FINITE_TEXT.get(number, "nan")
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_ready(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    return repr(value)
+
+
+def number_from_json(value: Any) -> Any:
+    """Inverse of `json_ready` for a number field: "inf", "-inf", "nan" become floats again."""
+    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
+        return float(value)
+    return value
 
 
 def worst_verdict(verdicts: list[str] | tuple[str, ...]) -> str:
@@ -107,19 +156,22 @@ class CheckRecord:
         return self.verdict in OK_VERDICTS
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists)."""
-        data = asdict(self)
-        if self.worst is not None:
-            data["worst"]["index"] = list(self.worst.index)
-        return data
+        """JSON-ready dict, always serialisable with ``allow_nan=False`` (see `json_ready`):
+        tuples become lists, NumPy scalars Python numbers, and a non-finite number the string
+        "inf", "-inf" or "nan"."""
+        return json_ready(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckRecord:
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict` (the number fields get their non-finite values back)."""
         data = dict(data)
+        for name in NUMBER_FIELDS:
+            data[name] = number_from_json(data.get(name))
         if data.get("worst") is not None:
             worst = dict(data["worst"])
             worst["index"] = tuple(worst["index"])
+            for name in ("got", "expected"):
+                worst[name] = number_from_json(worst.get(name))
             data["worst"] = Entry(**worst)
         return cls(**data)
 

@@ -10,10 +10,89 @@ handler, not at the top.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.files import OutputKind
+    from harness.suite.run import CaseInfo, CaseRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_REPORT_DIR = "reports/latest"
+
+
+class RunState:
+    """What `main` needs to know when a run is interrupted, and the interrupt itself.
+
+    A Ctrl-C can arrive where Python code swallows KeyboardInterrupt (JAX's import-time
+    callbacks, a case's ``except BaseException``); `on_signal` records it first, so
+    `stop_if_interrupted` still stops the run before it writes anything. While outputs are being
+    published the signal is held back until every file is in place, so a run's outputs are all
+    new or all old, and the message says which.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous run (tests call `main` many times in one process)."""
+        self.interrupted = False  # a SIGINT/SIGTERM arrived
+        self.deferring = False  # inside publish_outputs: hold the interrupt back
+        self.published: list[Path] = []  # this run's outputs, once written
+
+
+STATE = RunState()
+
+
+def on_signal(signum: int, frame: object) -> None:
+    """The SIGINT and SIGTERM handler `main` installs: stop the run cleanly, without writing."""
+    STATE.interrupted = True
+    if not STATE.deferring:
+        raise KeyboardInterrupt
+
+
+def stop_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if an interrupt arrived, even one that something swallowed.
+
+    Raises:
+      KeyboardInterrupt: the run was interrupted.
+    """
+    if STATE.interrupted:
+        raise KeyboardInterrupt
+
+
+def publish_outputs(
+    folder: str | Path,
+    files: dict[str | Path, bytes | str],
+    kinds: dict[str | Path, OutputKind] | None = None,
+) -> list[Path]:
+    """`files.publish`, with interrupts held back until every file is in place.
+
+    Args:
+      folder: the report folder.
+      files: destination -> content (see `files.publish`).
+      kinds: destination -> what an existing file there must be.
+
+    Returns:
+      The written paths.
+
+    Raises:
+      KeyboardInterrupt: an interrupt arrived before (nothing written) or during (everything
+        written) the publishing.
+    """
+    from harness.files import publish
+
+    stop_if_interrupted()
+    STATE.deferring = True
+    try:
+        paths = publish(folder, files, kinds)
+    finally:
+        STATE.deferring = False
+    STATE.published = paths
+    stop_if_interrupted()
+    return paths
 
 
 class UsageError(Exception):
@@ -28,10 +107,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def timeout_seconds(text: str) -> float:
-    """argparse type: a time limit in seconds, not negative."""
-    value = float(text)
+    """argparse type: a time limit in seconds, finite and not negative (0: no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number of seconds, got {text!r} (0 means no limit)"
+        )
     if value < 0:
-        raise argparse.ArgumentTypeError("the time limit cannot be negative")
+        raise argparse.ArgumentTypeError(f"the time limit cannot be negative, got {text!r}")
     return value
 
 
@@ -83,11 +169,17 @@ def add_report_dir(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 
 def collect_cases(
-    paths: Sequence[str], keywords: Sequence[str] | None, *, require_cases: bool = True
-):
-    """Collect the cases under `paths` (default cases/) and keep those -k selects.
+    runner: CaseRunner,
+    paths: Sequence[str],
+    keywords: Sequence[str] | None,
+    *,
+    require_cases: bool = True,
+) -> tuple[list[CaseInfo], list[Any]]:
+    """Collect the cases under `paths` (default cases/) in the runner's worker and keep those -k
+    selects.
 
     Args:
+      runner: the CaseRunner that imports the case files.
       paths: case files or folders.
       keywords: -k texts.
       require_cases: raise when nothing was selected and no case file failed to import.
@@ -98,12 +190,13 @@ def collect_cases(
     Raises:
       UsageError: a path does not exist, or (with `require_cases`) no case was found.
     """
-    from harness.suite.collect import collect, select
+    from harness.suite.collect import select
 
     try:
-        cases, errors = collect(paths or ["cases"])
+        cases, errors = runner.collect(paths or ["cases"])
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
+    stop_if_interrupted()
     chosen = select(cases, keywords)
     if require_cases and not chosen and not errors:
         raise no_cases_error(paths or ["cases"], keywords)
@@ -114,3 +207,29 @@ def no_cases_error(paths: Sequence[str], keywords: Sequence[str] | None) -> Usag
     """The usage error for a selection without a single case."""
     what = f" matching -k {' '.join(keywords)}" if keywords else ""
     return UsageError(f"no cases found{what} under {' '.join(paths)}")
+
+
+def check_report_dir(folder: str | Path, report: bool, results: bool = True) -> Path:
+    """Check the report folder before any work: exit 2 with one line if it cannot take this run's
+    files, or holds a results.json (or report file) that gradcheck did not write.
+
+    Args:
+      folder: --report-dir.
+      report: the error-versus-h report will be written.
+      results: results.json will be written.
+
+    Returns:
+      The folder's absolute path (resolved once: a case's os.chdir cannot move it).
+
+    Raises:
+      OutputError: see `files.check_output_folder`.
+    """
+    from harness.files import check_output_folder
+    from harness.results import RESULTS_KIND
+
+    kinds = {"results.json": RESULTS_KIND} if results else {}
+    if report:
+        from harness.sweep.report import REPORT_KINDS
+
+        kinds.update(REPORT_KINDS)
+    return check_output_folder(folder, kinds)

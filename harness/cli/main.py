@@ -12,7 +12,16 @@ import sys
 from collections.abc import Sequence
 
 from harness.cli import fuzz, gate, report, run
-from harness.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError
+from harness.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    STATE,
+    Parser,
+    RunState,
+    UsageError,
+    on_signal,
+)
+from harness.files import OutputError
 
 # The subcommands, in the order `gradcheck --help` lists them.
 SUBCOMMANDS = (run, report, fuzz, gate)
@@ -51,26 +60,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    STATE.reset()
+    # SIGTERM stops a run the way Ctrl-C does: cleanly, without writing half a report.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         return args.handler(args)
-    except UsageError as exc:
+    except (UsageError, OutputError) as exc:
         print(f"gradcheck {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        # Reports are written atomically at the end, so the previous ones are still whole.
-        print(
-            f"gradcheck {args.command}: interrupted; earlier reports left as they were",
-            file=sys.stderr,
-        )
+        print(f"gradcheck {args.command}: {_interrupted(STATE)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM stops a run the way Ctrl-C does: cleanly, without writing half a report."""
-    raise KeyboardInterrupt
+def _interrupted(state: RunState) -> str:
+    """What an interrupt left behind: every output of the run is written, or none is."""
+    if state.published:
+        return (
+            f"interrupted after this run's outputs were written ({len(state.published)} "
+            f"file(s) in {state.published[0].parent})"
+        )
+    return "interrupted; earlier reports left as they were"
 
 
 if __name__ == "__main__":

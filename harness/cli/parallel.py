@@ -35,6 +35,7 @@ def pytest_args(
     workers: str,
     keywords: Sequence[str] | None = None,
     scheme: str | None = None,
+    timeout: float | None = None,
 ) -> list[str]:
     """The pytest command line that runs these cases on `workers` xdist workers.
 
@@ -43,6 +44,7 @@ def pytest_args(
       workers: the -n value.
       keywords: gradcheck run -k texts.
       scheme: a forced finite-difference scheme.
+      timeout: the per-case time limit in seconds (None: no limit).
 
     Returns:
       Arguments for ``pytest.main``.
@@ -58,6 +60,8 @@ def pytest_args(
         args += ["--gradcheck-select", keyword]
     if scheme:
         args += ["--gradcheck-scheme", scheme]
+    if timeout:
+        args += ["--gradcheck-timeout", repr(float(timeout))]
     return args + [str(p) for p in paths]
 
 
@@ -79,14 +83,20 @@ def run_parallel(
     workers: str,
     keywords: Sequence[str] | None = None,
     scheme: str | None = None,
+    timeout: float | None = None,
 ) -> tuple[list[CheckResult], list[CollectionError]]:
     """Check the cases under `paths` on pytest-xdist workers.
+
+    A case whose worker crashed has an ``error`` result (the plugin makes one for every
+    collected case that reported none), so the run never counts fewer cases than it collected.
 
     Args:
       paths: case files or folders.
       workers: number of workers, or "auto".
       keywords: gradcheck run -k texts.
       scheme: a forced finite-difference scheme.
+      timeout: the per-case time limit in seconds (None: no limit); kept on the workers by
+        SIGALRM, so a case can defeat it there (the serial run's worker process cannot be).
 
     Returns:
       (results in collection order, collection errors), as `run_suite` and `collect` give them.
@@ -103,7 +113,8 @@ def run_parallel(
             f'-n needs pytest and pytest-xdist ({exc}); install them: pip install -e ".[test]"'
         ) from None
     collector = _Collector()
-    code = int(pytest.main(pytest_args(paths, workers, keywords, scheme), plugins=[collector]))
+    argv = pytest_args(paths, workers, keywords, scheme, timeout)
+    code = int(pytest.main(argv, plugins=[collector]))
     if code not in _RAN:
         raise UsageError(f"pytest-xdist run failed (pytest exit status {code}); see above")
     if not collector.results and not collector.errors:

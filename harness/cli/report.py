@@ -11,22 +11,34 @@ from harness.cli.common import (
     EXIT_OK,
     add_case_selection,
     add_report_dir,
+    check_report_dir,
     collect_cases,
+    publish_outputs,
 )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`gradcheck report`."""
-    from harness.sweep.report import write_report
+    from harness.suite.run import DEFAULT_TIMEOUT, CaseRunner
+    from harness.sweep.report import report_files, report_kinds
 
-    cases, errors = collect_cases(args.paths, args.keywords)
-    for err in errors:
-        print(f"collection error: {err.describe()}", file=sys.stderr)
-    written = write_report(
-        cases, args.report_dir, ["gradcheck", *sys.argv[1:]], helper_process=True
-    )
+    report_dir = check_report_dir(args.report_dir, report=True, results=False)
+    command = ["gradcheck", *sys.argv[1:]]
+    with CaseRunner(DEFAULT_TIMEOUT) as runner:
+        cases, errors = collect_cases(runner, args.paths, args.keywords)
+        for err in errors:
+            print(f"collection error: {err.describe()}", file=sys.stderr)
+        files, seconds, _ = report_files(
+            [c.name for c in cases],
+            [c.numbers for c in cases],
+            any(c.descent for c in cases),
+            lambda index: runner.start_sweep(cases[index]),
+            command,
+            settings=runner.sweep_settings(),
+        )
+    publish_outputs(report_dir, files, report_kinds(list(files)))
     print(
-        f"error-versus-h report for {len(cases)} case(s) in {written['seconds']:.1f}s: "
+        f"error-versus-h report for {len(cases)} case(s) in {seconds:.1f}s: "
         f"{Path(args.report_dir) / 'report.html'}"
     )
     return EXIT_OK if not errors else EXIT_FAILED
@@ -44,8 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and float32. Arguments with more than 1000 entries (and every argument of a case "
             "holding more than 10,000 numbers) are swept along 2 seeded random unit directions "
             "instead of entry by entry. Writes REPORT_DIR/report.md, report.html (self-contained), "
-            "sweep.json and PNG plots. Figures are drawn in a spawned helper process while the "
-            "next case is swept; GRADCHECK_REPORT_PROCESSES=0 draws them in this process."
+            "sweep.json and PNG plots. Cases are swept in a worker process, each under the "
+            "per-case time limit, while this process draws the figures."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -13,7 +14,10 @@ from harness.cli.common import (
     UsageError,
     add_case_selection,
     add_report_dir,
+    check_report_dir,
     collect_cases,
+    publish_outputs,
+    stop_if_interrupted,
     timeout_seconds,
 )
 from harness.judge.tolerance import SCHEMES
@@ -105,10 +109,10 @@ def _workers(text: str) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     """`gradcheck run`."""
     from harness.cli.table import results_table
-    from harness.files import write_json_atomic
+    from harness.files import dumps_json
     from harness.judge.check import format_failure
-    from harness.results import results_payload
-    from harness.suite.run import run_suite
+    from harness.results import RESULTS_KIND, results_payload
+    from harness.suite.run import CaseRunner
 
     started = time.time()
     command = ["gradcheck", *sys.argv[1:]]
@@ -116,7 +120,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     # (tests/judge/test_probes.py asserts the return value).
     if args.probes is not None and args.probes < 1:
         raise UsageError(f"--probes must be at least 1, got {args.probes}")
-    cases, errors = collect_cases(args.paths, args.keywords)
+    if args.workers and (args.probe or args.full or args.probes is not None):
+        raise UsageError("-n does not combine with --probe/--full/--probes yet; drop one")
+    with_report = not args.probe and not args.no_report
+    # Every output path is checked (and resolved, once) before any work.
+    report_dir = check_report_dir(args.report_dir, with_report)
     overrides: dict = {"scheme": args.scheme} if args.scheme else {}
     if args.probe:
         overrides["mode"] = "probe"
@@ -124,48 +132,95 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["mode"] = "full"
     if args.probes is not None:
         overrides["probes"] = args.probes
-    if args.workers:
-        from harness.cli.parallel import run_parallel
+    timeout = args.timeout or None
+    with CaseRunner(timeout) as runner:
+        cases, errors = collect_cases(runner, args.paths, args.keywords)
+        if args.workers:
+            from harness.cli.parallel import run_parallel
 
-        if args.probe or args.full or args.probes is not None:
-            raise UsageError("-n does not combine with --probe/--full/--probes yet; drop one")
-        results, errors = run_parallel(
-            args.paths or ["cases"], args.workers, args.keywords, args.scheme
-        )
-    else:
-        results = run_suite(cases, timeout=args.timeout or None, **overrides)
-    shown = [r for r in results if not r.ok] if args.quiet else results
-    if shown:
-        print(results_table(shown))
-    for err in errors:
-        print(f"collection error: {err.describe()}", file=sys.stderr)
-    for r in results:
-        if not r.ok:
-            print("\n" + format_failure(r, reproduce_command(r)), file=sys.stderr)
-    payload = results_payload(results, errors, command, started)
-    out = write_json_atomic(Path(args.report_dir) / "results.json", payload)
+            results, errors = run_parallel(
+                args.paths or ["cases"], args.workers, args.keywords, args.scheme, timeout
+            )
+        else:
+            results = []
+            for info in cases:
+                results.append(runner.check(info, **overrides))
+                stop_if_interrupted()
+        versions = runner.environment()
+        shown = [r for r in results if not r.ok] if args.quiet else results
+        if shown:
+            print(results_table(shown))
+        for err in errors:
+            print(f"collection error: {err.describe()}", file=sys.stderr)
+        for r in results:
+            if not r.ok:
+                print("\n" + format_failure(r, reproduce_command(r)), file=sys.stderr)
+        payload = results_payload(results, errors, command, started, versions)
+        files: dict = {"results.json": dumps_json(payload)}
+        kinds: dict = {"results.json": RESULTS_KIND}
+        if with_report:
+            written, seconds = _report(runner, cases, results, command)
+            files.update(written)
+            kinds.update(_report_kinds(written))
+    publish_outputs(report_dir, files, kinds)
     if args.probe and not args.no_report:
         print("error-versus-h report skipped with --probe (gradcheck report writes it)")
-    elif not args.no_report:
-        # Sequential on purpose: run alongside the checks in a second process it measured slower
-        # on two cores (42 s against 34 s), the checks' BLAS already using both.
-        from harness.sweep.report import write_report
-
-        written = write_report(cases, args.report_dir, command, helper_process=True)
-        print(f"error-versus-h report in {written['seconds']:.1f}s: {args.report_dir}/report.html")
+    elif with_report:
+        print(f"error-versus-h report in {seconds:.1f}s: {args.report_dir}/report.html")
     failed = sum(not r.ok for r in results)
     print(
         f"\n{len(results) - failed} passed, {failed} failed"
         + (f", {len(errors)} collection error(s)" if errors else "")
-        + f" in {time.time() - started:.1f}s; results in {out}"
+        + f" in {time.time() - started:.1f}s; results in {Path(args.report_dir) / 'results.json'}"
     )
     return EXIT_FAILED if failed or errors else EXIT_OK
 
 
+def _report(runner, cases, results, command) -> tuple[dict, float]:
+    """The error-versus-h report's files, swept in the runner's worker (each case under the time
+    limit) while this process draws; a case whose check ended in an error is not swept."""
+    from harness.results import ERROR
+    from harness.sweep.model import CaseSweep
+    from harness.sweep.report import report_files
+
+    verdicts = {r.name: r.verdict for r in results}
+
+    def start(index: int):
+        info = cases[index]
+        stop_if_interrupted()
+        if verdicts.get(info.name) == ERROR:
+            skipped = CaseSweep(
+                info.name, info.source, skipped="not swept: its check ended in an error"
+            )
+            return lambda: skipped
+        return runner.start_sweep(info)
+
+    files, seconds, _ = report_files(
+        [c.name for c in cases],
+        [c.numbers for c in cases],
+        any(c.descent for c in cases),
+        start,
+        command,
+        settings=runner.sweep_settings(),
+    )
+    return files, seconds
+
+
+def _report_kinds(files: dict) -> dict:
+    from harness.sweep.report import report_kinds
+
+    return report_kinds(list(files))
+
+
 def reproduce_command(result: CheckResult) -> str:
-    """The command that reruns just this case."""
+    """The command that reruns just this case, quoted for a POSIX shell."""
     from harness.files import relative_path
     from harness.suite.collect import split_source
 
     path = relative_path(split_source(result.source)[0] if result.source else "cases/")
-    return f"gradcheck run {path} -k '{result.name}'"
+    return f"gradcheck run {shlex.quote(path)} -k {_single_quoted(result.name)}"
+
+
+def _single_quoted(text: str) -> str:
+    """`text` in single quotes for a POSIX shell, whatever it holds (quotes, newlines, $)."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"

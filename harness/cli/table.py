@@ -15,6 +15,13 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.2e}"
 
 
+def _text(value: str) -> str:
+    """A cell on one line: newlines, tabs and other control characters shown escaped."""
+    if value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+
+
 def result_rows(results: Sequence[CheckResult]) -> list[list[str]]:
     """One row per check of every result.
 
@@ -30,8 +37,8 @@ def result_rows(results: Sequence[CheckResult]) -> list[list[str]]:
             params = "—" if rec.arg is None else f"{rec.arg} ({rec.size})" if rec.size else rec.arg
             rows.append(
                 [
-                    result.name,
-                    params,
+                    _text(result.name),
+                    _text(params),
                     rec.check,
                     _num(rec.max_abs_error),
                     _num(rec.max_rel_error),

@@ -8,6 +8,9 @@ The rule (README "Gating in CI"), per (case, check, argument):
   so loosening a tolerance cannot hide growth): regression. Below that floor an error is rounding
   noise, e.g. 1e-13 -> 1e-12 against a tolerance of 1e-9;
 * in the baseline but gone (the case, one of its checks, or its whole case file): regression;
+* in the baseline but not run, because its case file lies outside the paths this run was given:
+  "not run", a regression unless the run is ``partial`` (``gradcheck gate --partial``), so a gate
+  can never pass by comparing less than the baseline holds without saying so;
 * new (not in the baseline): reported; a regression only if it does not pass or under ``strict``;
 * failed in the baseline and still fails: a known failure, reported, not a regression;
   failed and now passes: fixed, reported (remake the baseline to lock it in).
@@ -35,6 +38,9 @@ FIXED = "fixed"
 KNOWN_FAILURE = "known failure"
 CHANGED = "changed"  # informational: a kink appeared or went, the step or scheme changed
 UNCHANGED = "unchanged"
+NOT_RUN = "not run"  # in the baseline, outside this run's paths, and the run is partial
+NOT_COMPARED = "not compared"  # the "now" column of a baseline check that was not run
+ABSENT = "—"  # the "baseline" column of a new check or of a case file that did not import
 
 Key = tuple[str, str, str | None]
 
@@ -75,8 +81,18 @@ class GateOutcome:
 
     def counts(self) -> dict[str, int]:
         """Number of changes per status."""
-        statuses = (REGRESSION, NEW, FIXED, KNOWN_FAILURE, CHANGED, UNCHANGED)
+        statuses = (REGRESSION, NEW, FIXED, KNOWN_FAILURE, CHANGED, UNCHANGED, NOT_RUN)
         return {s: sum(c.status == s for c in self.changes) for s in statuses}
+
+    @property
+    def not_compared(self) -> int:
+        """How many baseline checks this run did not compare (outside its paths)."""
+        return sum(c.after == NOT_COMPARED for c in self.changes)
+
+    @property
+    def baseline_checks(self) -> int:
+        """How many checks the baseline holds (every one has a Change)."""
+        return sum(c.before != ABSENT for c in self.changes)
 
 
 def check_label(rec: CheckRecord) -> str:
@@ -87,7 +103,7 @@ def check_label(rec: CheckRecord) -> str:
 def describe(rec: CheckRecord | None) -> str:
     """``pass 1.05e-10`` (verdict and max abs error), or ``—`` when there is no record."""
     if rec is None:
-        return "—"
+        return ABSENT
     if rec.max_abs_error is None:
         return rec.verdict
     return f"{rec.verdict} {rec.max_abs_error:.2e}"
@@ -96,8 +112,9 @@ def describe(rec: CheckRecord | None) -> str:
 def in_scope(source: str, paths: Sequence[str | Path]) -> bool:
     """Whether a baseline case declared at `source` lies under one of the run's paths.
 
-    A case outside every path was simply not run, so its absence is not a regression; a case
-    under a path that is gone (deleted case or case file) is.
+    A missing case outside every path was not run (see the module's rule); a missing case under
+    a path is gone (deleted case or case file). Both sides must be absolute or relative to the
+    same directory (the gate makes the baseline's absolute against its root).
 
     Args:
       source: the case's ``file:line`` from the baseline.
@@ -119,15 +136,18 @@ def compare(
     paths: Sequence[str | Path] = (),
     errors: Sequence[CollectionError] = (),
     strict: bool = False,
+    partial: bool = False,
 ) -> GateOutcome:
     """Compare a run with its baseline under the module's rule.
 
     Args:
       baseline: the baseline's results.
       current: this run's results.
-      paths: this run's case paths; baseline cases outside them are not compared (empty: all).
+      paths: this run's case paths; a missing baseline case outside them was not run (empty:
+        every case was in scope).
       errors: this run's collection errors; each is a regression.
       strict: new cases and checks are regressions too.
+      partial: checks not run (outside `paths`) are reported, not regressions.
 
     Returns:
       The GateOutcome, with one Change per check in baseline order, then new checks.
@@ -137,8 +157,12 @@ def compare(
     changes: list[Change] = []
     seen: set[Key] = set()
     for result in baseline:
-        if paths and not in_scope(result.source, paths):
-            seen.update(_by_key([result]))  # not run here: neither gone nor new
+        # A case that ran is compared wherever its file now lies; only a missing one asks
+        # whether it was in scope.
+        if result.name not in current_cases and paths and not in_scope(result.source, paths):
+            for key, before in _by_key([result]).items():
+                seen.add(key)
+                changes.append(_not_run(before, result.source, partial))
             continue
         for key, before in _by_key([result]).items():
             seen.add(key)
@@ -167,12 +191,38 @@ def compare(
             status, reason = REGRESSION, "new check (--strict): add it to the baseline"
         else:
             status, reason = NEW, "not in the baseline"
-        changes.append(Change(after.case, check_label(after), status, "—", describe(after), reason))
+        changes.append(
+            Change(after.case, check_label(after), status, ABSENT, describe(after), reason)
+        )
     for err in errors:
         changes.append(
-            Change(err.path, "import", REGRESSION, "—", "error", f"not collected: {err.describe()}")
+            Change(
+                err.path, "import", REGRESSION, ABSENT, "error", f"not collected: {err.describe()}"
+            )
         )
     return GateOutcome(tuple(changes))
+
+
+def _not_run(before: CheckRecord, source: str, partial: bool) -> Change:
+    where = split_source(source)[0]
+    if partial:
+        return Change(
+            before.case,
+            check_label(before),
+            NOT_RUN,
+            describe(before),
+            NOT_COMPARED,
+            f"not run: {where} is outside this run's paths (--partial)",
+        )
+    return Change(
+        before.case,
+        check_label(before),
+        REGRESSION,
+        describe(before),
+        NOT_COMPARED,
+        f"not run: {where} is outside this run's paths, so the gate compared less than the "
+        "baseline holds; run the baseline's paths, or pass --partial to compare a subset",
+    )
 
 
 def growth_floor(before: CheckRecord, after: CheckRecord) -> float:

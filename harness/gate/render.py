@@ -6,15 +6,22 @@ import xml.etree.ElementTree as ET
 
 from tabulate import tabulate
 
+from harness.files import OutputKind
 from harness.gate.compare import (
     GROWTH_FACTOR,
     NOISE_FRACTION,
+    NOT_RUN,
     REGRESSION,
     UNCHANGED,
     GateOutcome,
 )
 
 HEADERS = ("case", "check", "baseline", "now", "status", "why")
+# --junit and --summary replace an existing file only when the gate wrote it (or it is empty).
+JUNIT_KIND = OutputKind(
+    "JUnit report of gradcheck gate", marker=b'<testsuite name="gradcheck gate"'
+)
+SUMMARY_KIND = OutputKind("gradcheck gate summary", marker=b"gradcheck gate ")
 
 
 def _rows(outcome: GateOutcome, markdown: bool) -> list[list[str]]:
@@ -28,7 +35,7 @@ def _rows(outcome: GateOutcome, markdown: bool) -> list[list[str]]:
             c.reason,
         ]
         for c in outcome.changes
-        if c.status != UNCHANGED
+        if c.status not in (UNCHANGED, NOT_RUN)  # not run: counted in the verdict line
     ]
     if markdown:  # a bare | would end the cell
         rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
@@ -56,7 +63,11 @@ def verdict_line(outcome: GateOutcome) -> str:
     counts = outcome.counts()
     head = "passed" if outcome.ok else f"FAILED: {counts[REGRESSION]} regression(s)"
     rest = ", ".join(f"{n} {status}" for status, n in counts.items() if n and status != REGRESSION)
-    return f"gradcheck gate {head}" + (f" ({rest})" if rest else "")
+    line = f"gradcheck gate {head}" + (f" ({rest})" if rest else "")
+    if outcome.not_compared:
+        compared = outcome.baseline_checks - outcome.not_compared
+        line += f"; compared {compared} of the baseline's {outcome.baseline_checks} checks"
+    return line
 
 
 def junit_xml(outcome: GateOutcome) -> str:
@@ -75,7 +86,7 @@ def junit_xml(outcome: GateOutcome) -> str:
             "tests": str(len(outcome.changes)),
             "failures": str(len(outcome.regressions)),
             "errors": "0",
-            "skipped": "0",
+            "skipped": str(sum(c.status == NOT_RUN for c in outcome.changes)),
         },
     )
     for change in outcome.changes:
@@ -84,6 +95,8 @@ def junit_xml(outcome: GateOutcome) -> str:
         if change.regression:
             failure = ET.SubElement(case, "failure", {"message": change.reason or "regression"})
             failure.text = text
+        elif change.status == NOT_RUN:
+            ET.SubElement(case, "skipped", {"message": change.reason})
         else:
             ET.SubElement(case, "system-out").text = f"{change.status}\n{text}"
     ET.indent(suite)
@@ -105,7 +118,9 @@ def markdown_summary(outcome: GateOutcome, baseline_path: str) -> str:
     lines = [
         f"## {icon} {verdict_line(outcome)}",
         "",
-        f"{len(outcome.changes)} checks compared with `{baseline_path}`. A check regresses when "
+        f"{len(outcome.changes) - outcome.not_compared} checks compared with `{baseline_path}`"
+        + (f" ({outcome.not_compared} not run)" if outcome.not_compared else "")
+        + ". A check regresses when "
         f"it passed and now fails, when its error grew more than {GROWTH_FACTOR:g}x and above "
         f"{NOISE_FRACTION:g} of its tolerance, or when it is gone.",
         "",

@@ -4,7 +4,7 @@ snapshot that guarantees every array passed in comes back bit-identical."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,11 +44,29 @@ def _dtype_problem(value: Any) -> str | None:
     if not isinstance(value, np.ndarray):
         kind = type(value).__name__
         return f"is a {kind}, not a NumPy array: pass np.asarray(value, dtype=np.float64)"
+    if isinstance(value, np.matrix):
+        return (
+            "is an np.matrix, whose * and ** are matrix products and which stays 2-d under "
+            "indexing; pass np.asarray(value)"
+        )
+    if isinstance(value, np.ma.MaskedArray):
+        return (
+            "is a masked array; finite differences would perturb the masked entries too: pass "
+            "value.filled(fill) or np.asarray(value), with the mask as a separate argument"
+        )
+    if type(value) is not np.ndarray:
+        return f"is a {type(value).__name__} (an ndarray subclass); pass np.asarray(value)"
     dt = value.dtype
     if dt in SUPPORTED_DTYPES:
         if value.size == 0:
             return f"has no entries (shape {value.shape}); drop it from wrt"
         return None
+    if dt.kind == "f" and dt.newbyteorder("=") in SUPPORTED_DTYPES:
+        order = "big" if dt.byteorder == ">" else "little"
+        return (
+            f"is a {order}-endian {dt.newbyteorder('=')} array (dtype {dt.str!r}), not in this "
+            f"machine's byte order; pass x.astype(np.{dt.newbyteorder('=')})"
+        )
     if dt.kind in "iub":
         return (
             f"has dtype {dt}: finite differences of integers or booleans are meaningless "
@@ -56,12 +74,21 @@ def _dtype_problem(value: Any) -> str | None:
         )
     if dt.kind == "c":
         return f"has complex dtype {dt}: gradcheck checks real gradients; split real and imaginary"
+    if dt.kind == "f" and dt.itemsize > 8:
+        return (
+            f"has dtype {dt} (extended precision), which gradcheck does not check (its reference "
+            "computes in float64); pass x.astype(np.float64)"
+        )
     if dt.kind == "f" or dt.name == "bfloat16":
         return (
             f"has dtype {dt}, whose eps is too coarse for any finite-difference step to resolve a "
             "gradient; check it as float32 (x.astype(np.float32)) or float64"
         )
     return f"has dtype {dt}, not a floating-point dtype; pass a float64 array"
+
+
+def _differentiable(value: Any) -> bool:
+    return _dtype_problem(value) is None
 
 
 # What wrt= and data= accept: one position or name, or a sequence of them.
@@ -93,15 +120,15 @@ def resolve_wrt(
     """
     fixed = _positions(args, names, data, "data") if data is not None else []
     if wrt is None:
-        chosen = [
-            i
-            for i, a in enumerate(args)
-            if i not in fixed
-            and isinstance(a, np.ndarray)
-            and a.dtype in SUPPORTED_DTYPES
-            and a.size
-        ]
+        chosen = [i for i, a in enumerate(args) if i not in fixed and _differentiable(a)]
         if not chosen:
+            # A float array that was passed over says more than "none found".
+            for i, a in enumerate(args):
+                if i not in fixed and isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
+                    raise CaseInputError(
+                        f"no float32/float64 array to differentiate: argument '{names[i]}' "
+                        f"(position {i}) {_dtype_problem(a)}"
+                    )
             rest = " outside data=" if fixed else ""
             raise CaseInputError(
                 f"no float32/float64 array among the arguments{rest}, so nothing to "
@@ -155,32 +182,94 @@ def _positions(
     return chosen
 
 
-class Snapshot:
-    """Bit-exact copies of the array arguments, to detect mutation and to restore them."""
+def _arrays_in(value: Any, depth: int = 0) -> Iterator[np.ndarray]:
+    """Every NumPy array in an argument: itself, or inside its lists, tuples and dict values."""
+    if isinstance(value, np.ndarray):
+        yield value
+    elif depth < 20 and isinstance(value, list | tuple):
+        for item in value:
+            yield from _arrays_in(item, depth + 1)
+    elif depth < 20 and isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays_in(item, depth + 1)
 
-    def __init__(self, args: Sequence[Any]) -> None:
-        self._args = args
-        self._copies = [np.copy(a) if isinstance(a, np.ndarray) else None for a in args]
 
-    def changed(self) -> list[int]:
-        """Positions of array arguments whose bytes differ from the snapshot."""
-        return [
-            i
-            for i, (a, c) in enumerate(zip(self._args, self._copies, strict=True))
-            if c is not None and (a.shape != c.shape or a.tobytes() != c.tobytes())
-        ]
+def _plain(a: np.ndarray) -> np.ndarray:
+    """The array's memory as a plain ndarray (np.matrix and masked arrays compare and restore by
+    their data, not by their filled or matrix views)."""
+    return a.view(np.ndarray)
 
-    def first_changed_entry(self, position: int) -> tuple[int, ...]:
-        """The first entry of an argument that differs from its snapshot."""
-        a, c = self._args[position], self._copies[position]
-        differs = a.view(np.uint8).reshape(a.shape + (-1,)) != c.view(np.uint8).reshape(
-            c.shape + (-1,)
-        )
-        where = np.argwhere(differs.any(axis=-1))
+
+class _Kept:
+    """One array of the arguments and a bit-exact copy of it, with the shape and dtype it had."""
+
+    def __init__(self, position: int, array: np.ndarray, top: bool) -> None:
+        self.position, self.array, self.top = position, array, top
+        self.shape, self.dtype = array.shape, array.dtype
+        self.copy = np.array(_plain(array), copy=True, order="C")
+
+    def changed(self) -> bool:
+        a = self.array
+        if a.shape != self.shape or a.dtype != self.dtype:
+            return True
+        return _plain(a).tobytes() != self.copy.tobytes()
+
+    def first_changed_entry(self) -> tuple[int, ...]:
+        a = self.array
+        if not self.top or a.shape != self.shape or a.dtype != self.dtype:
+            return ()  # the argument as a whole: an index into it would mislead
+        now, then = _entry_bytes(_plain(a)), _entry_bytes(self.copy)
+        where = np.argwhere((now != then).any(axis=-1))
         return tuple(int(v) for v in where[0]) if len(where) else ()
 
     def restore(self) -> None:
-        """Put every array argument back, bit for bit."""
-        for a, c in zip(self._args, self._copies, strict=True):
-            if c is not None and a.shape == c.shape:
-                np.copyto(a, c, casting="no")
+        if not self.changed():
+            return  # also keeps read-only arrays, which cannot have changed, untouched
+        a = self.array
+        if a.dtype != self.dtype:
+            a.dtype = self.dtype  # an in-place reinterpretation (x.dtype = ...), undone
+        if a.size != self.copy.size:
+            a.resize(self.shape, refcheck=False)
+        if a.shape != self.shape:
+            a.shape = self.shape  # an in-place reshape (x.shape = ...), undone
+        writeable = a.flags.writeable
+        if not writeable:
+            a.flags.writeable = True  # fn made it writeable, wrote, and locked it again
+        try:
+            np.copyto(_plain(a), self.copy, casting="no")
+        finally:
+            a.flags.writeable = writeable
+
+
+def _entry_bytes(a: np.ndarray) -> np.ndarray:
+    """The bytes of every entry, as an array of shape ``a.shape + (itemsize,)`` (any layout,
+    0-d included)."""
+    flat = np.ascontiguousarray(a).reshape(-1)
+    return flat.view(np.uint8).reshape(a.shape + (a.dtype.itemsize,))
+
+
+class Snapshot:
+    """Bit-exact copies of every array among the arguments (inside lists, tuples and dicts too),
+    to detect mutation and to restore them: values, shape and dtype."""
+
+    def __init__(self, args: Sequence[Any]) -> None:
+        self._kept = [
+            _Kept(i, array, array is arg) for i, arg in enumerate(args) for array in _arrays_in(arg)
+        ]
+
+    def changed(self) -> list[int]:
+        """Positions of the arguments with an array whose bytes, shape or dtype changed."""
+        return sorted({k.position for k in self._kept if k.changed()})
+
+    def first_changed_entry(self, position: int) -> tuple[int, ...]:
+        """The first entry of an argument that differs from its snapshot (``()`` when the
+        argument changed as a whole: its shape or dtype, or an array inside a container)."""
+        for k in self._kept:
+            if k.position == position and k.changed():
+                return k.first_changed_entry()
+        return ()
+
+    def restore(self) -> None:
+        """Put every array argument back, bit for bit, with its shape and dtype."""
+        for k in self._kept:
+            k.restore()

@@ -22,6 +22,7 @@ them is the checker's job.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -33,6 +34,19 @@ import jax.numpy as jnp
 import numpy as np
 
 CACHE_SIZE = 256
+# Evaluating a reference eagerly (gradcheck_jit False, or a jit fallback) makes JAX compile and
+# keep executables per primitive and argument shape in its own caches: ~16 MB per new shape of a
+# small network reference, 3.4 GB after 300 fuzzed networks. Emptying them (jax.clear_caches)
+# costs recompiles of what is still in use, and the memory freed is reused rather than returned,
+# so resident memory never falls back below the budget: emptying whenever it is over the budget
+# would empty them every few networks (a fuzz run doing that ran ~3x slower). So: every
+# EAGER_SIGNATURES_BEFORE_CLEAR new eager signatures the process's memory is read; the first
+# time it is over the budget (MB; GRADCHECK_JAX_CACHE_MB overrides it) the caches are emptied,
+# and from then on every time as many new signatures have been seen as it took to fill the
+# budget. Where the memory cannot be read (not Linux), every EAGER_PERIOD_UNREAD signatures.
+JAX_CACHE_BUDGET_MB = float(os.environ.get("GRADCHECK_JAX_CACHE_MB", "2048"))
+EAGER_SIGNATURES_BEFORE_CLEAR = 32
+EAGER_PERIOD_UNREAD = 128
 
 # Raised when tracing under jit needs a concrete value; plain jax.grad may still work.
 _NEEDS_CONCRETE = (
@@ -60,7 +74,9 @@ class _Entry:
 
 _cache: OrderedDict[tuple, _Entry] = OrderedDict()
 _lock = threading.Lock()
-_stats = {"hits": 0, "misses": 0, "fallbacks": 0}
+_stats = {"hits": 0, "misses": 0, "fallbacks": 0, "jax_cache_clears": 0}
+_eager_signatures = 0  # new eager signatures since JAX's caches were last emptied
+_eager_period: int | None = None  # how many fill the budget (None: not reached yet)
 
 
 # --- argument handling -------------------------------------------------------------------------
@@ -175,6 +191,8 @@ def _lookup(
             eager=transformed,
             use_jit=getattr(reference, "gradcheck_jit", True),
         )
+        if not entry.use_jit:
+            _count_eager_signature()
         _cache[full_key] = entry
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
@@ -196,7 +214,38 @@ def _run(entry: _Entry, arrays: list[Any]) -> Any:
             entry.use_jit = False
             with _lock:
                 _stats["fallbacks"] += 1
+                _count_eager_signature()
     return entry.eager(*arrays)
+
+
+def _count_eager_signature() -> None:
+    """Note one more eager signature; empty JAX's caches per the budget rule (hold `_lock`)."""
+    global _eager_signatures, _eager_period
+    _eager_signatures += 1
+    if _eager_period is None:
+        if _eager_signatures % EAGER_SIGNATURES_BEFORE_CLEAR:
+            return
+        rss = _resident_mb()
+        if rss is None:
+            _eager_period = EAGER_PERIOD_UNREAD
+        elif rss > JAX_CACHE_BUDGET_MB:
+            _eager_period = _eager_signatures
+        else:
+            return
+    if _eager_signatures >= _eager_period:
+        _eager_signatures = 0
+        _stats["jax_cache_clears"] += 1
+        jax.clear_caches()
+
+
+def _resident_mb() -> float | None:
+    """This process's resident memory in MB (None where it cannot be read: not Linux)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _dynamic(statics: list[bool], values: list[Any]) -> list[Any]:
@@ -208,14 +257,17 @@ def _dynamic(statics: list[bool], values: list[Any]) -> list[Any]:
 
 def clear_cache() -> None:
     """Empties the compiled-function cache and resets its counters."""
+    global _eager_signatures, _eager_period
     with _lock:
         _cache.clear()
+        _eager_signatures, _eager_period = 0, None
         for name in _stats:
             _stats[name] = 0
 
 
 def cache_info() -> dict[str, int]:
-    """Returns the cache's size, capacity, hits, misses and jit fallbacks."""
+    """Returns the cache's size, capacity, hits, misses, jit fallbacks and how often JAX's own
+    caches were emptied."""
     with _lock:
         return {"size": len(_cache), "maxsize": CACHE_SIZE, **_stats}
 

@@ -107,7 +107,7 @@ def case(
       name: unique name, e.g. "loss/cee/seed-y-class-2".
       fn: the NumPy function under test; returns a scalar.
       reference: its independent JAX twin.
-      args: concrete arguments for both.
+      args: concrete arguments for both, as a tuple (or list): ``args=(x,)`` for one.
       wrt: the arguments to differentiate, by position or by fn's parameter name (default: every
         float array not in ``data``).
       grad: optional hand-written gradient returning one array per wrt argument.
@@ -129,6 +129,12 @@ def case(
     """
     if not isinstance(name, str) or not name:
         raise ValueError("case() needs a non-empty name")
+    if not isinstance(args, list | tuple):
+        # tuple(array) would silently split an array into its rows, one argument each.
+        raise TypeError(
+            f"case {name!r}: args= must be a tuple of arguments, got {type(args).__name__}; "
+            "for one argument write args=(x,)"
+        )
     frame = sys._getframe(1)
     while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame = frame.f_back

@@ -1,8 +1,9 @@
 """The error-versus-h report: `gradcheck report`, also written by `gradcheck run`.
 
 Writes REPORT_DIR/report.md (tabulate tables), report.html (one self-contained page, plots
-embedded as base64 PNG data URIs), sweep.json (every point) and the PNG plots, each atomically
-and all under the folder's lock (`files.publish`).
+embedded as base64 PNG data URIs), sweep.json (every point) and the PNG plots, all published
+together (`files.publish`). `report_files` renders them without writing, for the command line,
+which sweeps in its worker process (harness/suite/run.py) and publishes them with results.json.
 The explanatory text is generated from the measurements (`harness.sweep.explain`).
 """
 
@@ -23,9 +24,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.files import dumps_json, publish
+from harness.files import ANY_FILE, OutputKind, dumps_json, publish
 from harness.suite.case import Case
-from harness.sweep import measure as sweep_module
 from harness.sweep import recommend
 from harness.sweep.explain import (
     DESCENT_CAPTION,
@@ -96,16 +96,16 @@ def curve_rows(sweeps: Sequence[CaseSweep], dtype: str) -> list[list[str]]:
     return rows
 
 
-def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: float) -> dict:
-    """The sweep.json document: settings and every point; timings apart (they vary)."""
+def sweep_settings() -> dict[str, Any]:
+    """The sweep's settings (grid, step, directions) and its dtypes, as sweep.json records them.
+
+    Returns:
+      {"settings": {...}, "dtypes": [...]}; the command line asks its case worker for this, so
+      that drawing and writing the report never imports JAX (measure.py does).
+    """
+    from harness.sweep import measure as sweep_module
+
     return {
-        "format": SWEEP_FORMAT,
-        "version": SWEEP_VERSION,
-        "command": list(command),
-        "error_measure": (
-            "max over entries (or directions) k of |D_num_k - D_exact_k| / max_k |D_exact_k|; "
-            "null where a quotient was not finite"
-        ),
         "settings": {
             "step_max": sweep_module.STEP_MAX,
             "step_min": sweep_module.STEP_MIN,
@@ -116,6 +116,34 @@ def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: 
             "direction_count": sweep_module.DIRECTION_COUNT,
             "direction_seed": sweep_module.DIRECTION_SEED,
         },
+        "dtypes": list(sweep_module.DTYPES),
+    }
+
+
+def sweep_payload(
+    sweeps: Sequence[CaseSweep],
+    command: Sequence[str],
+    seconds: float,
+    settings: dict[str, Any] | None = None,
+) -> dict:
+    """The sweep.json document: settings and every point; timings apart (they vary).
+
+    Args:
+      sweeps: the case sweeps.
+      command: the argv.
+      seconds: how long sweeping and drawing took.
+      settings: `sweep_settings()`, if already known.
+    """
+    settings = settings or sweep_settings()
+    return {
+        "format": SWEEP_FORMAT,
+        "version": SWEEP_VERSION,
+        "command": list(command),
+        "error_measure": (
+            "max over entries (or directions) k of |D_num_k - D_exact_k| / max_k |D_exact_k|; "
+            "null where a quotient was not finite"
+        ),
+        "settings": settings["settings"],
         "cases": [s.to_dict() for s in sweeps],
         "timings": {"seconds": round(seconds, 3)},
     }
@@ -123,6 +151,51 @@ def sweep_payload(sweeps: Sequence[CaseSweep], command: Sequence[str], seconds: 
 
 def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_")
+
+
+def figure_names(names: Sequence[str]) -> list[str]:
+    """One PNG file name per case, all different: ``case_SLUG.png``, and ``case_SLUG-2.png``
+    (and so on) for a later case whose name gives the same slug ("a/b" and "a_b"), so no case's
+    figure overwrites another's.
+
+    Args:
+      names: case names, in page order.
+
+    Returns:
+      The file names, in the same order.
+    """
+    taken: set[str] = set()
+    files = []
+    for name in names:
+        base = f"case_{_slug(name)}"
+        candidate, n = f"{base}.png", 1
+        while candidate.lower() in taken:  # lower: case-insensitive file systems too
+            n += 1
+            candidate = f"{base}-{n}.png"
+        taken.add(candidate.lower())
+        files.append(candidate)
+    return files
+
+
+def sweep_or_skip(case: Case) -> CaseSweep:
+    """`measure.sweep_case`, or a CaseSweep marked skipped with the reason when sweeping raised
+    (a reference that raises or is not scalar, a non-finite gradient): one case's problem never
+    stops the report.
+
+    Args:
+      case: the case.
+
+    Returns:
+      Its CaseSweep.
+    """
+    from harness.sweep import measure as sweep_module
+
+    try:
+        return sweep_module.sweep_case(case)
+    except Exception as exc:  # noqa: BLE001 - the case's own code raised; the checks said so
+        text = str(exc).strip().splitlines()
+        what = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+        return CaseSweep(case.name, case.source, skipped=f"sweeping raised {what}")
 
 
 # (file name, caption, drawing function, its arguments, the PNG bytes to come)
@@ -178,15 +251,33 @@ def _result(future: Future, fn: Callable[..., bytes], *args: Any) -> bytes:
         return fn(*args)
 
 
+# Starts sweeping case i (in a page-order list) and returns a function that waits for its sweep.
+StartSweep = Callable[[int], Callable[[], CaseSweep]]
+
+
 def _sweep_and_draw(
-    cases: Sequence[Case], helper: bool
+    names: Sequence[str],
+    numbers: Sequence[int],
+    descent: bool,
+    start: StartSweep,
+    helper: bool,
 ) -> tuple[list[CaseSweep], list[tuple[str, str, bytes]]]:
-    """Sweep every case and draw every figure: (sweeps, [(file name, caption, PNG bytes)])."""
+    """Sweep every case and draw every figure: (sweeps, [(file name, caption, PNG bytes)]).
+
+    Args:
+      names: the case names, in page order.
+      numbers: how many numbers each case's arguments hold.
+      descent: draw the function_2 descent figure.
+      start: starts a case's sweep; drawing the previous case's figure overlaps it when the
+        sweep runs elsewhere (the command line's worker process).
+      helper: draw figures in a spawned helper process (for sweeps that run here).
+    """
     from harness import scratch
     from harness.sweep import plots
 
     pool = _figure_pool(helper)
     jobs: list[_Job] = []
+    files = figure_names(names)
 
     def draw(name: str, caption: str, fn: Callable[..., bytes], *args: Any) -> None:
         # Submitted as soon as its data exists, so drawing overlaps the next case's sweep.
@@ -198,28 +289,35 @@ def _sweep_and_draw(
             future = pool.submit(fn, *args)
         jobs.append((name, caption, fn, args, future))
 
+    def draw_descent() -> None:
+        draw(
+            "function_2_descent.png",
+            "function_2 and gradient descent",
+            plots.descent_figure,
+            scratch.function_2,
+            scratch.numerical_gradient,
+            scratch.gradient_descent,
+        )
+
     try:
-        if any(c.fn is scratch.function_2 for c in cases):
-            draw(
-                "function_2_descent.png",
-                "function_2 and gradient descent",
-                plots.descent_figure,
-                scratch.function_2,
-                scratch.numerical_gradient,
-                scratch.gradient_descent,
-            )
-        # The largest cases first: their sweeps are the longest, and the helper draws the
-        # figures of the small ones meanwhile instead of all at the end. The page keeps the
-        # cases' order.
-        by_size = sorted(range(len(cases)), key=lambda i: -array_numbers(cases[i].args))
+        # The largest cases first: their sweeps are the longest, and the figures of the small
+        # ones are drawn meanwhile instead of all at the end. The page keeps the cases' order.
+        by_size = sorted(range(len(names)), key=lambda i: -numbers[i])
         swept: dict[int, CaseSweep] = {}
         figures: dict[int, _Job] = {}
-        for index in by_size:
-            sweep = swept[index] = sweep_module.sweep_case(cases[index])
-            if sweep.curves:
-                draw(case_figure_name(sweep.name), sweep.name, plots.case_figure, sweep)
-                figures[index] = jobs.pop()
-        sweeps = [swept[i] for i in range(len(cases))]
+        previous: int | None = None
+        if descent and not by_size:
+            draw_descent()
+        for position, index in enumerate(by_size):
+            waiting = start(index)
+            if position == 0 and descent:
+                draw_descent()
+            if previous is not None:
+                _draw_case(draw, swept[previous], files[previous], figures, previous, jobs)
+            swept[index], previous = waiting(), index
+        if previous is not None:
+            _draw_case(draw, swept[previous], files[previous], figures, previous, jobs)
+        sweeps = [swept[i] for i in range(len(names))]
         jobs += [figures[i] for i in sorted(figures)]
         # Drawn here while the helper works through its queue; then this process takes the
         # queue from the back until the two meet. The summary comes first on the page.
@@ -232,20 +330,18 @@ def _sweep_and_draw(
     return sweeps, images
 
 
+def _draw_case(draw, sweep: CaseSweep, file: str, figures: dict, index: int, jobs: list) -> None:
+    from harness.sweep import plots
+
+    if sweep.curves:
+        draw(file, sweep.name, plots.case_figure, sweep)
+        figures[index] = jobs.pop()
+
+
 Table = tuple[list[list[str]], Sequence[str]]  # (rows, headers) for tabulate
 
 TITLE = "Error versus h: which step should I use?"
 SUMMARY_FIGURE, DESCENT_FIGURE = "summary.png", "function_2_descent.png"
-
-
-def case_figure_name(name: str) -> str:
-    """The PNG file of a case's figure."""
-    return f"case_{_slug(name)}.png"
-
-
-def case_anchor(name: str) -> str:
-    """The id of a case's section on the page (and its link in the contents)."""
-    return f"case-{_slug(name)}"
 
 
 @dataclass(frozen=True)
@@ -275,21 +371,24 @@ class ReportText:
     skipped: list[tuple[str, str]]  # (case, why it was not swept)
 
 
-def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
+def report_text(sweeps: Sequence[CaseSweep], dtypes: Sequence[str] | None = None) -> ReportText:
     """The summary, recommended steps, per-case sections, explanation and tables of the report.
 
     Args:
       sweeps: case sweeps.
+      dtypes: the dtypes swept (default: measure.DTYPES).
 
     Returns:
       The ReportText.
     """
+    dtypes = sweep_settings()["dtypes"] if dtypes is None else dtypes
     steps = {s.case: s for s in recommend.all_case_steps(sweeps)}
+    files = dict(zip((s.name for s in sweeps), figure_names([s.name for s in sweeps]), strict=True))
     sections = [
         CaseSection(
             name=s.name,
-            anchor=case_anchor(s.name),
-            figure=case_figure_name(s.name),
+            anchor="case-" + files[s.name][len("case_") : -len(".png")],
+            figure=files[s.name],
             caption=case_caption(s),
             at_domain_edge=s.at_domain_edge,
             sentences=recommend.case_sentences(steps[s.name]),
@@ -305,7 +404,7 @@ def report_text(sweeps: Sequence[CaseSweep]) -> ReportText:
         paragraphs=explanation(sweeps),
         cases=case_rows(sweeps),
         headline=headline_rows(sweeps),
-        curves={dtype: (curve_rows(sweeps, dtype), CURVE_HEADERS) for dtype in sweep_module.DTYPES},
+        curves={dtype: (curve_rows(sweeps, dtype), CURVE_HEADERS) for dtype in dtypes},
         skipped=[(s.name, s.skipped) for s in sweeps if s.skipped],
     )
 
@@ -552,31 +651,89 @@ def render_html(text: ReportText, images: Sequence[tuple[str, str, bytes]], seco
     return "\n".join(out) + "\n"
 
 
+def report_files(
+    names: Sequence[str],
+    numbers: Sequence[int],
+    descent: bool,
+    start: StartSweep,
+    command: Sequence[str] = (),
+    helper_process: bool = False,
+    settings: dict[str, Any] | None = None,
+) -> tuple[dict[str, bytes | str], float, list[CaseSweep]]:
+    """Sweep the cases and render every report file, writing nothing.
+
+    Args:
+      names: the case names, in page order.
+      numbers: how many numbers each case's arguments hold (big ones are swept first).
+      descent: draw the function_2 descent figure.
+      start: starts sweeping case i and returns a function that waits for its CaseSweep.
+      command: the argv, recorded in sweep.json.
+      helper_process: draw figures in a spawned helper process (see `write_report`).
+      settings: `sweep_settings()`, if already known (the command line's worker gives them).
+
+    Returns:
+      (file name -> content, seconds taken, the CaseSweeps in page order).
+    """
+    started = time.perf_counter()
+    sweeps, images = _sweep_and_draw(names, numbers, descent, start, helper_process)
+    seconds = time.perf_counter() - started
+    settings = settings or sweep_settings()
+    text = report_text(sweeps, settings["dtypes"])
+    files: dict[str, bytes | str] = {name: data for name, _, data in images}
+    files["sweep.json"] = dumps_json(sweep_payload(sweeps, command, seconds, settings))
+    files["report.md"] = render_markdown(text, images, seconds)
+    files["report.html"] = render_html(text, images, seconds)
+    return files, time.perf_counter() - started, sweeps
+
+
+# What each report file must be if it already exists (files.publish replaces nothing else).
+REPORT_KINDS = {
+    "sweep.json": OutputKind("gradcheck-sweep file", json=(SWEEP_FORMAT, SWEEP_VERSION)),
+    "report.md": OutputKind("error-versus-h report", marker=b"# Error versus h"),
+    "report.html": OutputKind("error-versus-h report", marker=b"gradcheck: error versus h"),
+}
+PNG_KIND = OutputKind("PNG plot", marker=b"\x89PNG")
+
+
+def report_kinds(files: Sequence[str]) -> dict[str, OutputKind]:
+    """The OutputKind of each report file name (the PNGs by their extension)."""
+    return {
+        name: REPORT_KINDS.get(name, PNG_KIND if name.endswith(".png") else ANY_FILE)
+        for name in files
+    }
+
+
 def write_report(
     cases: Sequence[Case],
     report_dir: str | Path,
     command: Sequence[str] = (),
     helper_process: bool = False,
 ) -> dict[str, Any]:
-    """Sweep the cases and write report.md, report.html, sweep.json and the PNGs.
+    """Sweep the cases in this process and write report.md, report.html, sweep.json and the PNGs.
 
     Args:
       cases: the cases (those without a numerical check are listed as not swept).
       report_dir: output folder.
       command: the argv, recorded in sweep.json.
-      helper_process: draw figures in a spawned helper process while sweeping (the command
-        line does; a script calling this needs an ``if __name__ == "__main__"`` guard).
+      helper_process: draw figures in a spawned helper process while sweeping (a script
+        calling this needs an ``if __name__ == "__main__"`` guard).
 
     Returns:
       {"paths": [written files], "seconds": wall time, "sweeps": the CaseSweeps}.
     """
-    started = time.perf_counter()
-    sweeps, images = _sweep_and_draw(cases, helper_process)
-    seconds = time.perf_counter() - started
-    text = report_text(sweeps)
-    files: dict[str, bytes | str] = {name: data for name, _, data in images}
-    files["sweep.json"] = dumps_json(sweep_payload(sweeps, command, seconds))
-    files["report.md"] = render_markdown(text, images, seconds)
-    files["report.html"] = render_html(text, images, seconds)
-    paths = publish(report_dir, files)
-    return {"paths": paths, "seconds": time.perf_counter() - started, "sweeps": sweeps}
+    from harness import scratch
+
+    def start(index: int) -> Callable[[], CaseSweep]:
+        done = sweep_or_skip(cases[index])
+        return lambda: done
+
+    files, seconds, sweeps = report_files(
+        [c.name for c in cases],
+        [array_numbers(c.args) for c in cases],
+        any(c.fn is scratch.function_2 for c in cases),
+        start,
+        command,
+        helper_process,
+    )
+    paths = publish(report_dir, files, report_kinds(list(files)))
+    return {"paths": paths, "seconds": seconds, "sweeps": sweeps}

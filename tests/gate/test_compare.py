@@ -19,6 +19,7 @@ from harness.gate.compare import (
     FIXED,
     KNOWN_FAILURE,
     NEW,
+    NOT_RUN,
     REGRESSION,
     UNCHANGED,
     compare,
@@ -97,7 +98,11 @@ def test_gone_and_new_checks():
 
 def test_cases_outside_the_run_paths_are_not_called_gone():
     base = [result(record(1e-12), "elsewhere", "other/b.py:3")]
-    assert compare(base, [], paths=["cases"]).changes == ()
+    # Not gone, but not compared either: a regression unless the run says it is partial.
+    (change,) = compare(base, [], paths=["cases"]).changes
+    assert change.status == REGRESSION and "not run" in change.reason
+    (change,) = compare(base, [], paths=["cases"], partial=True).changes
+    assert change.status == NOT_RUN and not change.regression
     assert compare(base, [], paths=["other"]).changes[0].status == REGRESSION
 
 

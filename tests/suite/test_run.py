@@ -97,7 +97,9 @@ def test_interrupt_mid_run_leaves_previous_results_intact(tmp_path, signum):
     (tmp_path / "slow.py").write_text(textwrap.dedent(SLOW))
     out = tmp_path / "out"
     out.mkdir()
-    (out / "results.json").write_text('{"previous": true}\n')
+    # A previous run's results.json (gradcheck replaces only its own kind of file).
+    previous = '{"format": "gradcheck-results", "version": 1, "previous": true}\n'
+    (out / "results.json").write_text(previous)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -120,5 +122,5 @@ def test_interrupt_mid_run_leaves_previous_results_intact(tmp_path, signum):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "interrupted" in err
-    assert (out / "results.json").read_text() == '{"previous": true}\n'
+    assert (out / "results.json").read_text() == previous
     assert sorted(os.listdir(out)) == ["results.json"]

@@ -310,9 +310,9 @@ def test_whole_gradient_weighs_arguments_by_their_derivatives():
 
 @pytest.fixture(scope="module")
 def shipped_sweeps():
-    from harness.cli.common import collect_cases
+    from harness.suite.collect import collect
 
-    cases, errors = collect_cases(["cases"], [])
+    cases, errors = collect(["cases"])
     assert not errors
     return [sweep.sweep_case(c) for c in cases]
 

@@ -1,0 +1,118 @@
+"""Issue 14, items 1 and 13 (-n): a pytest-xdist worker that dies on a case loses no result and
+cannot make the run pass; -n keeps --timeout. Through `gradcheck run -n` and through
+`pytest --gradcheck-results` alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ["-p", "no:gradcheck", "-p", "harness.pytest_plugin", "-p", "no:benchmark"]
+
+CASES = """\
+import os
+import time
+
+import numpy as np
+import jax.numpy as jnp
+from harness import case
+
+
+def square_sum(x):
+    return float(np.sum(x**2))
+
+
+def square_sum_jax(x):
+    return jnp.sum(x**2)
+
+
+def dies(x):
+    os._exit(3)
+
+
+X = np.array([3.0, 4.0])
+case("square/a", fn=square_sum, reference=square_sum_jax, args=(X.copy(),))
+case("square/dies", fn=dies, reference=square_sum_jax, args=(X.copy(),))
+case("square/wrong", fn=square_sum, reference=square_sum_jax, args=(X.copy(),),
+     grad=lambda x: 2.5 * x)
+case("square/b", fn=square_sum, reference=square_sum_jax, args=(X.copy(),))
+"""
+
+HANGS = """\
+import time
+
+import numpy as np
+import jax.numpy as jnp
+from harness import case
+
+
+def hangs(x):
+    time.sleep(90)
+    return float(np.sum(x**2))
+
+
+case("slow/hangs", fn=hangs, reference=lambda x: jnp.sum(x**2), args=(np.array([3.0, 4.0]),))
+"""
+
+EXPECTED = {"square/a": "pass", "square/dies": "error", "square/wrong": "fail", "square/b": "pass"}
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def _project(tmp_path: Path, text: str = CASES) -> Path:
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / "squares.py").write_text(text)
+    return tmp_path
+
+
+def _verdicts(path: Path) -> dict[str, str]:
+    data = json.loads(path.read_text())
+    assert data["summary"]["cases"] == len(data["results"])
+    return {r["name"]: r["verdict"] for r in data["results"]}
+
+
+def test_gradcheck_run_n_keeps_the_case_whose_worker_crashed(tmp_path):
+    folder = _project(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "-n", "2", "--no-report", "--report-dir",
+         "out"],
+        cwd=folder, env=_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert _verdicts(folder / "out" / "results.json") == EXPECTED
+    data = json.loads((folder / "out" / "results.json").read_text())
+    (dead,) = [r for r in data["results"] if r["name"] == "square/dies"]
+    assert "crashed" in dead["checks"][0]["message"]
+    assert "2 passed, 2 failed" in run.stdout
+
+
+def test_pytest_gradcheck_results_keeps_the_case_whose_worker_crashed(tmp_path):
+    folder = _project(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *PLUGIN, "-p", "no:randomly", "-p", "no:cacheprovider",
+         "-n", "2", "--gradcheck-results", "out.json", "cases"],
+        cwd=folder, env=_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert _verdicts(folder / "out.json") == EXPECTED
+
+
+def test_gradcheck_run_n_keeps_the_time_limit(tmp_path):
+    folder = _project(tmp_path, HANGS)
+    run = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "-n", "2", "--no-report", "--timeout", "4",
+         "--report-dir", "out"],
+        cwd=folder, env=_env(), capture_output=True, text=True, timeout=80,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    data = json.loads((folder / "out" / "results.json").read_text())
+    (record,) = data["results"][0]["checks"]
+    assert record["verdict"] == "error" and "stopped after 4 s" in record["message"]
