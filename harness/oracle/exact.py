@@ -57,11 +57,21 @@ _NEEDS_CONCRETE = (
 )
 _STATIC_TYPES = (bool, int, str, type(None))
 # A reference is compiled once per case shape and then called a handful of times, so its cold
-# cost is XLA's compile, not its run. LLVM optimisation level 0 takes about a third off that
-# compile (the seed network's value_and_grad: ~0.28 s -> ~0.19 s) for a run that is at most a
-# few tenths of a millisecond slower. Results move by summation order only: on the seed network
-# the same value and gradients within 4.7e-16 of the largest entry (about 2 ulps of it).
-_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
+# cost is XLA's compile, not its run (compiles were ~85% of the shipped suite's time). Three CPU
+# options cut that compile for a run that is at most a few tenths of a millisecond slower:
+# LLVM optimisation level 0, the older elemental emitters instead of the fusion emitters, and no
+# XNNPACK rewrite. The last two took the shipped suite's XLA compile from 10.5 s to 2.8 s beside
+# other work (benchmarks/COMPILE.md, by benchmarks/bench_compile.py). None of them allows fast
+# math: results move by summation order only, and only the optimisation level moves them at all
+# (within about 14 ulps of the largest gradient entry on a conv-pool loss, 2 on the seed network;
+# the emitter and XNNPACK options changed no bit there). tests/oracle/test_exact.py compares them
+# with XLA's default options.
+_COMPILER_OPTIONS: dict[str, Any] = {
+    "xla_backend_optimization_level": 0,
+    "xla_cpu_use_fusion_emitters": False,
+    "xla_cpu_use_xnnpack": False,
+}
+_options_checked = False
 
 
 @dataclass
@@ -200,10 +210,27 @@ def _lookup(
 
 
 def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    _check_compiler_options()
+    if not _COMPILER_OPTIONS:
+        return jax.jit(fn)
     try:
         return jax.jit(fn, compiler_options=_COMPILER_OPTIONS)
     except TypeError:  # a JAX whose jit takes no compiler_options
         return jax.jit(fn)
+
+
+def _check_compiler_options() -> None:
+    """Keep only the compiler options this XLA knows: an unknown one fails every compile, and
+    option names change between XLA versions (each is only a speed-up)."""
+    global _options_checked
+    if _options_checked:
+        return
+    _options_checked = True
+    for name in list(_COMPILER_OPTIONS):
+        try:
+            jax.jit(lambda x: x + 1.0, compiler_options={name: _COMPILER_OPTIONS[name]})(0.0)
+        except Exception:  # noqa: BLE001 - whatever this JAX raises for an option it lacks
+            del _COMPILER_OPTIONS[name]
 
 
 def _run(entry: _Entry, arrays: list[Any]) -> Any:
