@@ -170,22 +170,27 @@ def jax_tools(args: tuple):
 
     x, t = jnp.asarray(args[4]), jnp.asarray(args[5])
 
+    # Defined once: a custom_vjp made per call is traced afresh every time (seconds per call).
+    # The planted error comes in as an array, so every cell reuses the same function.
+    @jax.custom_vjp
+    def bump(w, value, extra):
+        return value
+
+    def fwd(w, value, extra):
+        return value, extra
+
+    def bwd(extra, upstream):
+        return extra * upstream, upstream, jnp.zeros_like(extra)
+
+    bump.defvjp(fwd, bwd)
+
     def run(pos: int, flat: int, size: float, seed: int) -> bool:
-        @jax.custom_vjp
-        def bump(w, value):
-            return value
-
-        def fwd(w, value):
-            return value, w.shape
-
-        def bwd(shape, upstream):
-            extra = jnp.zeros(shape).reshape(-1).at[flat].set(size).reshape(shape)
-            return extra * upstream, upstream
-
-        bump.defvjp(fwd, bwd)
+        extra = np.zeros(args[pos].size)
+        extra[flat] = size
+        extra = jnp.asarray(extra.reshape(args[pos].shape))
 
         def loss(*p):
-            return bump(p[pos], oracle.two_layer_loss(*p, x, t))
+            return bump(p[pos], oracle.two_layer_loss(*p, x, t), extra)
 
         np.random.seed(seed)  # check_grads draws its direction from NumPy's global generator
         try:
@@ -230,8 +235,23 @@ def power_table(args: tuple, taus: dict, seeds: int, torch_run, jax_run) -> dict
     return table
 
 
-def correct_passes(args: tuple, seeds: int) -> float:
-    return sum(probe_check(args, seed=s).ok for s in range(seeds)) / seeds
+def correct_passes(args: tuple, seeds: int, torch_run, jax_run) -> dict:
+    """Fraction of seeds each tool passes the correct network (a tool that fails it has no
+    power to speak of: its catches above are false alarms)."""
+    row = {
+        "probes k=20": sum(probe_check(args, seed=s).ok for s in range(seeds)) / seeds,
+        "probes k=4": sum(probe_check(args, probes=4, seed=s).ok for s in range(seeds)) / seeds,
+    }
+    if torch_run is not None:
+        row["torch fast_mode"] = sum(torch_run(0, 0, 0.0, s) for s in range(seeds)) / seeds
+    row["jax check_grads"] = sum(jax_run(0, 0, 0.0, s) for s in range(seeds)) / seeds
+    return row
+
+
+def probe_evaluations(args: tuple, probes: int) -> int:
+    """fn evaluations one probe check of the correct network spends."""
+    result = probe_check(args, probes=probes)
+    return sum(r.evaluations for r in result.checks if r.check == NUMERICAL)
 
 
 def main() -> None:
@@ -284,7 +304,8 @@ def main() -> None:
     print(times, flush=True)
     print("power table ...", flush=True)
     power = power_table(args, taus, options.seeds, torch_run, jax_run)
-    passes = correct_passes(args, options.seeds)
+    passes = correct_passes(args, options.seeds, torch_run, jax_run)
+    evaluations = {k: probe_evaluations(args, k) for k in (20, 4)}
     print("scaling ...", flush=True)
     scaling = []
     for inputs, hidden in SCALING:
@@ -302,6 +323,7 @@ def main() -> None:
         "taus": taus,
         "power": power,
         "correct_passes": passes,
+        "evaluations": evaluations,
         "scaling": scaling,
         "seeds": options.seeds,
         "n": n,
@@ -318,6 +340,8 @@ def render(p: dict) -> str:
     ]
     tools = list(next(iter(p["power"].values())))
     power_rows = [[cell, *[f"{row[t]:.2f}" for t in tools]] for cell, row in p["power"].items()]
+    power_rows.append(["correct network passes", *[f"{p['correct_passes'][t]:.2f}" for t in tools]])
+    ev = {str(k): v for k, v in p.get("evaluations", {}).items()}
     scale_rows = [
         [r["n"], f"{r['floor']:.3g}", f"{r['warm']:.3g}", f"{r['floor'] / r['warm']:.0f}"]
         for r in p["scaling"]
@@ -338,8 +362,9 @@ Written by `python3 benchmarks/bench_probes.py` in one run on one machine (the s
 ## Power: fraction of {p["seeds"]} seeds that catch one wrong entry of c × tau
 
 tau is the full check's per-entry tolerance ({taus}).
-gradcheck's probes must also name the entry to count. The correct network passes probe mode for
-{p["correct_passes"]:.2f} of the seeds.
+gradcheck's probes must also name the entry to count. fn evaluations per check of the correct
+network: probes k=20 {ev.get("20", "?")}, probes k=4 {ev.get("4", "?")} (torch's fast mode: 2 per
+input, 8 here; a probe that disagrees adds the bisection's evaluations).
 
 {tabulate(power_rows, headers=["planted", *tools], tablefmt="github")}
 
