@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -332,7 +333,7 @@ def main() -> None:
         "seeds": options.seeds,
         "n": n,
         "torch": torch_version,
-        "load": " ".join(f"{v:.2f}" for v in __import__("os").getloadavg()),
+        "load": " ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
     write_atomic(HERE / "probes.json", json.dumps(payload, indent=2, sort_keys=True) + "\n")
     write_atomic(HERE / "PROBES.md", render(payload))
