@@ -6,16 +6,18 @@ versioned JSON, and the one rule for whether a path lies inside a folder."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
@@ -104,7 +106,9 @@ def locked_folder(folder: str | Path) -> Iterator[Path]:
     """Hold an exclusive lock on a report folder while writing its files.
 
     Two runs writing into the same folder at once take turns, so the folder always holds one
-    run's complete set of files, never a mix.
+    run's complete set of files, never a mix. The lock is the folder's ``.lock`` file, taken
+    with `filelock` (flock on POSIX, msvcrt on Windows; the file may be removed on release). A
+    run that has to wait says so on stderr, once.
 
     Args:
       folder: the report folder (created if missing).
@@ -114,12 +118,17 @@ def locked_folder(folder: str | Path) -> Iterator[Path]:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield folder
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    lock = FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"waiting for {folder}: another gradcheck run is writing there", file=sys.stderr)
+        sys.stderr.flush()
+        lock.acquire()
+    try:
+        yield folder
+    finally:
+        lock.release()
 
 
 class OutputError(ValueError):
