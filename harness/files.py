@@ -345,7 +345,10 @@ def _stage(path: Path, data: bytes | str) -> str:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; reports are for everyone to read
+        # mkstemp makes 0600; reports are for everyone to read (os.fchmod: POSIX, or Python
+        # 3.13+ on Windows, where only the read-only bit exists and mkstemp leaves it unset)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
