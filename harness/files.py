@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
     """Write a file atomically: a temporary file in the same folder, fsync, then rename.
@@ -116,6 +114,8 @@ def locked_folder(folder: str | Path) -> Iterator[Path]:
     Yields:
       The folder path.
     """
+    from filelock import FileLock, Timeout  # here: importing it costs ~60 ms (asyncio)
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(folder / ".lock")
