@@ -6,11 +6,11 @@ versioned JSON, and the one rule for whether a path lies inside a folder."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,7 +104,9 @@ def locked_folder(folder: str | Path) -> Iterator[Path]:
     """Hold an exclusive lock on a report folder while writing its files.
 
     Two runs writing into the same folder at once take turns, so the folder always holds one
-    run's complete set of files, never a mix.
+    run's complete set of files, never a mix. The lock is the folder's ``.lock`` file, taken
+    with `filelock` (flock on POSIX, msvcrt on Windows; the file may be removed on release). A
+    run that has to wait says so on stderr, once.
 
     Args:
       folder: the report folder (created if missing).
@@ -112,14 +114,21 @@ def locked_folder(folder: str | Path) -> Iterator[Path]:
     Yields:
       The folder path.
     """
+    from filelock import FileLock, Timeout  # here: importing it costs ~60 ms (asyncio)
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield folder
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    lock = FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"waiting for {folder}: another gradcheck run is writing there", file=sys.stderr)
+        sys.stderr.flush()
+        lock.acquire()
+    try:
+        yield folder
+    finally:
+        lock.release()
 
 
 class OutputError(ValueError):
@@ -336,7 +345,10 @@ def _stage(path: Path, data: bytes | str) -> str:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; reports are for everyone to read
+        # mkstemp makes 0600; reports are for everyone to read (os.fchmod: POSIX, or Python
+        # 3.13+ on Windows, where only the read-only bit exists and mkstemp leaves it unset)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()

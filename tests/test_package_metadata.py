@@ -57,3 +57,43 @@ def test_the_wheel_ships_the_license_and_the_typing_marker(wheel):
     (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
     text = wheel.read(metadata).decode()
     assert "License-Expression: MIT" in text and "Classifier: Typing :: Typed" in text
+
+
+# Modules that only the pytest side imports: pytest loads the plugin itself, and `run -n` says
+# to install pytest-xdist when it is missing (the test extra has both).
+OPTIONAL_IMPORTS = {"pytest", "xdist", "_pytest"}
+
+
+def test_every_third_party_import_is_a_declared_dependency(project):
+    import ast
+    import re
+    from importlib.metadata import packages_distributions
+
+    imported: set[str] = set()
+    for path in (ROOT / "harness").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"harness", "__future__"}
+    declared = {re.split(r"[<>=!~ ;\[]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    dists = packages_distributions()
+    missing = {
+        module
+        for module in third_party - OPTIONAL_IMPORTS
+        if not {d.lower() for d in dists.get(module, [module])} & declared
+    }
+    assert not missing, f"imported by harness but not in [project] dependencies: {missing}"
+    assert "fcntl" not in imported  # POSIX only: the report folder's lock is filelock's
+    assert "filelock" in third_party
+
+
+def test_the_wheel_requires_the_dependencies(wheel, project):
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    requires = [
+        line.removeprefix("Requires-Dist: ")
+        for line in wheel.read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist: ") and "extra ==" not in line
+    ]
+    assert sorted(r.replace(" ", "") for r in requires) == sorted(project["dependencies"])

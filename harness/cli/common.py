@@ -188,10 +188,16 @@ def collect_cases(
       (cases, collection errors).
 
     Raises:
-      UsageError: a path does not exist, or (with `require_cases`) no case was found.
+      UsageError: a path does not exist (no PATH and no cases/ folder: say `gradcheck init`),
+        or (with `require_cases`) no case was found.
     """
     from harness.suite.collect import select
 
+    if not paths and not Path("cases").exists():  # a fresh install, outside any checkout
+        raise UsageError(
+            "no cases/ folder here: `gradcheck init` writes a starter case file, or name the "
+            "case files or folders to run"
+        )
     try:
         cases, errors = runner.collect(paths or ["cases"])
     except FileNotFoundError as exc:

@@ -212,7 +212,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     files: dict = {"results.json": dumps_json(payload)}
     kinds: dict = {"results.json": RESULTS_KIND}
     if junit is not None:
-        files[junit], kinds[junit] = junit_xml(outcome), JUNIT_KIND
+        xml = junit_xml(outcome, started, time.time() - started)
+        files[junit], kinds[junit] = xml, JUNIT_KIND
     if summary_file is not None:
         files[summary_file], kinds[summary_file] = summary, SUMMARY_KIND
     publish_outputs(report_dir, files, kinds)

@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from harness.cli import fuzz, gate, report, run
+from harness.cli import fuzz, gate, init, report, run
 from harness.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -24,7 +24,7 @@ from harness.cli.common import (
 from harness.files import OutputError
 
 # The subcommands, in the order `gradcheck --help` lists them.
-SUBCOMMANDS = (run, report, fuzz, gate)
+SUBCOMMANDS = (init, run, report, fuzz, gate)
 
 DESCRIPTION = """\
 gradcheck proves from-scratch NumPy gradients right or wrong: every case's function is compared

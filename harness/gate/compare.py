@@ -21,11 +21,11 @@ Comparison is a pure function of two lists of results; the same inputs give the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.files import relative_to
-from harness.results import CheckRecord, CheckResult, CollectionError
+from harness.results import ERROR, CheckRecord, CheckResult, CollectionError
 from harness.suite.collect import split_source
 
 GROWTH_FACTOR = 10.0
@@ -41,13 +41,20 @@ UNCHANGED = "unchanged"
 NOT_RUN = "not run"  # in the baseline, outside this run's paths, and the run is partial
 NOT_COMPARED = "not compared"  # the "now" column of a baseline check that was not run
 ABSENT = "—"  # the "baseline" column of a new check or of a case file that did not import
+IMPORT = "import"  # the check column of a case file that did not import
 
 Key = tuple[str, str, str | None]
 
 
 @dataclass(frozen=True)
 class Change:
-    """The comparison of one check (or one collection error) with its baseline."""
+    """The comparison of one check (or one collection error) with its baseline.
+
+    ``source`` is ``file:line`` where the case is declared (this run's, else the baseline's; a
+    collection error's file and line), ``seconds`` its case's wall time in this run (0 when the
+    check was not made), ``then`` and ``now`` the baseline's and this run's records (None where
+    there is none), so reports can say more than the one-line ``before``/``after``.
+    """
 
     case: str
     check: str
@@ -55,6 +62,18 @@ class Change:
     before: str
     after: str
     reason: str = ""
+    source: str = ""
+    seconds: float = 0.0
+    then: CheckRecord | None = None
+    now: CheckRecord | None = None
+
+    @property
+    def error(self) -> bool:
+        """A regression because the check could not be made (verdict ``error``) or its case file
+        did not import, rather than a wrong or worse number: JUnit's <error>, not <failure>."""
+        if not self.regression:
+            return False
+        return self.check == IMPORT or (self.now is not None and self.now.verdict == ERROR)
 
     @property
     def regression(self) -> bool:
@@ -164,11 +183,12 @@ def compare(
                 seen.add(key)
                 changes.append(_not_run(before, result.source, partial))
             continue
+        ran = current_cases.get(result.name)
         for key, before in _by_key([result]).items():
             seen.add(key)
             after = now.get(key)
             if after is None:
-                gone = "case" if result.name not in current_cases else "check"
+                gone = "case" if ran is None else "check"
                 changes.append(
                     Change(
                         result.name,
@@ -178,10 +198,13 @@ def compare(
                         "missing",
                         f"the {gone} is in the baseline but was not run: restore it, or remake "
                         "the baseline if it was removed on purpose",
+                        source=result.source if ran is None else ran.source,
+                        then=before,
                     )
                 )
             else:
-                changes.append(_compare_check(before, after))
+                assert ran is not None
+                changes.append(replace(_compare_check(before, after), **_ran(ran)))
     for key, after in now.items():
         if key in seen:
             continue
@@ -192,15 +215,35 @@ def compare(
         else:
             status, reason = NEW, "not in the baseline"
         changes.append(
-            Change(after.case, check_label(after), status, ABSENT, describe(after), reason)
+            Change(
+                after.case,
+                check_label(after),
+                status,
+                ABSENT,
+                describe(after),
+                reason,
+                now=after,
+                **_ran(current_cases[key[0]]),
+            )
         )
     for err in errors:
         changes.append(
             Change(
-                err.path, "import", REGRESSION, ABSENT, "error", f"not collected: {err.describe()}"
+                err.path,
+                IMPORT,
+                REGRESSION,
+                ABSENT,
+                "error",
+                f"not collected: {err.describe()}",
+                source=f"{err.path}:{err.line}" if err.line else err.path,
             )
         )
     return GateOutcome(tuple(changes))
+
+
+def _ran(result: CheckResult) -> dict:
+    """The Change fields that come from the case as it ran."""
+    return {"source": result.source, "seconds": result.seconds}
 
 
 def _not_run(before: CheckRecord, source: str, partial: bool) -> Change:
@@ -213,6 +256,8 @@ def _not_run(before: CheckRecord, source: str, partial: bool) -> Change:
             describe(before),
             NOT_COMPARED,
             f"not run: {where} is outside this run's paths (--partial)",
+            source=source,
+            then=before,
         )
     return Change(
         before.case,
@@ -222,6 +267,8 @@ def _not_run(before: CheckRecord, source: str, partial: bool) -> Change:
         NOT_COMPARED,
         f"not run: {where} is outside this run's paths, so the gate compared less than the "
         "baseline holds; run the baseline's paths, or pass --partial to compare a subset",
+        source=source,
+        then=before,
     )
 
 
@@ -234,7 +281,14 @@ def growth_floor(before: CheckRecord, after: CheckRecord) -> float:
 def _compare_check(before: CheckRecord, after: CheckRecord) -> Change:
     def change(status: str, reason: str = "") -> Change:
         return Change(
-            after.case, check_label(after), status, describe(before), describe(after), reason
+            after.case,
+            check_label(after),
+            status,
+            describe(before),
+            describe(after),
+            reason,
+            then=before,
+            now=after,
         )
 
     if before.ok and not after.ok:

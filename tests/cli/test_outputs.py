@@ -6,7 +6,6 @@ that a killed run left behind are cleaned up."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -14,10 +13,12 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from harness.cli.main import main
 
@@ -216,35 +217,36 @@ def _env() -> dict[str, str]:
     }
 
 
-def _wait_until_blocked_on_a_lock(pid: int, limit: float = 120) -> None:
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        wchan = Path(f"/proc/{pid}/wchan").read_text()
-        if "lock" in wchan:
-            return
-        time.sleep(0.1)
+def _wait_until_waiting_for_the_lock(proc: subprocess.Popen, limit: float = 120) -> None:
+    """Read the run's stderr until it says it waits for the folder (killed after `limit` s)."""
+    timer = threading.Timer(limit, proc.kill)
+    timer.start()
+    try:
+        for line in proc.stderr:
+            if line.startswith("waiting for "):
+                return
+    finally:
+        timer.cancel()
     raise AssertionError("the run never waited for the report folder's lock")
 
 
-@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs Linux /proc")
 def test_results_json_is_published_with_the_report_under_the_lock(project):
     out = project / "out"
     out.mkdir()
-    lock = open(out / ".lock", "a+b")  # noqa: SIM115 - held across the run
-    fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    lock = FileLock(out / ".lock")  # held across the run, as another run would hold it
+    lock.acquire()
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness.cli", "run", "cases", "--report-dir", "out"],
             cwd=project, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        _wait_until_blocked_on_a_lock(proc.pid)
+        _wait_until_waiting_for_the_lock(proc)
         # Everything is computed; nothing may be in the folder while another run holds it.
         assert sorted(os.listdir(out)) == [".lock"]
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
     finally:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-        lock.close()
+        lock.release()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     # The message says what is on disk: this run's outputs, all of them, or none of them.
