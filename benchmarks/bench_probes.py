@@ -4,6 +4,7 @@ Run from the repository root (a script, not a test; several minutes):
 
     OPENBLAS_NUM_THREADS=1 python3 benchmarks/bench_probes.py            # writes PROBES.md
     OPENBLAS_NUM_THREADS=1 python3 benchmarks/bench_probes.py --seeds 10 # a quicker smoke run
+    OPENBLAS_NUM_THREADS=1 python3 benchmarks/bench_probes.py --part time  # the timings again
 
 Everything is measured in one run on one machine, so ratios compare like with like although the
 machine is shared. The power table plants one wrong gradient entry of size c * tau (tau: the full
@@ -259,46 +260,22 @@ def probe_evaluations(args: tuple, probes: int) -> int:
     return sum(r.evaluations for r in result.checks if r.check == NUMERICAL)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=100, help="seeds per power-table cell")
-    parser.add_argument("--repeats", type=int, default=5, help="cold probe runs (median)")
-    options = parser.parse_args()
-    args = network()
-    n = sum(a.size for a in args[:4])
-    print("full mode ...", flush=True)
-    start = time.perf_counter()
-    full = check(
-        scratch.two_layer_loss,
-        oracle.two_layer_loss,
-        *args,
-        wrt=PARAMS,
-        mode="full",
-        checks=("numerical",),
-    )
-    full_seconds = time.perf_counter() - start
-    taus = {r.arg: r.tolerance for r in full.checks if r.check == NUMERICAL}
-    print("probes ...", flush=True)
-    cold = cold_probe_seconds(options.repeats)
-    warm = warm_probe_seconds(args)
-    floor = floor_seconds(args)
-    torch_tool = torch_tools(args)
-    torch_run, torch_version = torch_tool if torch_tool else (None, None)
-    jax_run = jax_tools(args)
+def time_part(args: tuple, full_seconds: float, repeats: int, torch_run, jax_run) -> dict:
+    """Every timing, side by side in one run: probes cold and warm, the floor, torch, jax, and
+    the scaling of probe mode."""
     times = {
         "full mode (per entry)": full_seconds,
-        "probes, cold": cold,
-        "probes, warm": warm,
-        "2n floor": floor,
+        "probes, cold": cold_probe_seconds(repeats),
+        "probes, warm": warm_probe_seconds(args),
+        "2n floor": floor_seconds(args),
     }
     if torch_run is not None:
-        flat0 = 0
         for label, fast in (
             ("torch gradcheck fast_mode", True),
             ("torch gradcheck default", False),
         ):
             start = time.perf_counter()
-            torch_run(0, flat0, 0.0, 0, fast)
+            torch_run(0, 0, 0.0, 0, fast)
             times[label] = time.perf_counter() - start
     start = time.perf_counter()
     jax_run(0, 0, 0.0, 0)
@@ -307,10 +284,6 @@ def main() -> None:
     jax_run(0, 0, 0.0, 1)
     times["jax check_grads (warm)"] = time.perf_counter() - start
     print(times, flush=True)
-    print("power table ...", flush=True)
-    power = power_table(args, taus, options.seeds, torch_run, jax_run)
-    passes = correct_passes(args, options.seeds, torch_run, jax_run)
-    evaluations = {k: probe_evaluations(args, k) for k in (20, 4)}
     print("scaling ...", flush=True)
     scaling = []
     for inputs, hidden in SCALING:
@@ -323,19 +296,64 @@ def main() -> None:
             }
         )
         print(scaling[-1], flush=True)
-    payload = {
-        "times": times,
-        "taus": taus,
-        "power": power,
-        "correct_passes": passes,
-        "evaluations": evaluations,
-        "scaling": scaling,
-        "seeds": options.seeds,
-        "n": n,
-        "torch": torch_version,
-        "load": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    return {"times": times, "scaling": scaling, "time_load": _load()}
+
+
+def power_part(args: tuple, taus: dict, seeds: int, torch_run, jax_run) -> dict:
+    """The power table, each tool's pass rate on the correct network, and the evaluations."""
+    print("power table ...", flush=True)
+    return {
+        "power": power_table(args, taus, seeds, torch_run, jax_run),
+        "correct_passes": correct_passes(args, seeds, torch_run, jax_run),
+        "evaluations": {k: probe_evaluations(args, k) for k in (20, 4)},
+        "seeds": seeds,
+        "power_load": _load(),
     }
-    write_atomic(HERE / "probes.json", json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=100, help="seeds per power-table cell")
+    parser.add_argument("--repeats", type=int, default=5, help="cold probe runs (median)")
+    parser.add_argument(
+        "--part",
+        choices=("all", "time", "power"),
+        default="all",
+        help="measure only the timings or only the power table, keeping the other part of "
+        "probes.json (each part is measured in one run; PROBES.md says when each ran)",
+    )
+    options = parser.parse_args()
+    args = network()
+    print("full mode ...", flush=True)
+    start = time.perf_counter()
+    full = check(
+        scratch.two_layer_loss,
+        oracle.two_layer_loss,
+        *args,
+        wrt=PARAMS,
+        mode="full",
+        checks=("numerical",),
+    )
+    full_seconds = time.perf_counter() - start
+    torch_tool = torch_tools(args)
+    torch_run, torch_version = torch_tool if torch_tool else (None, None)
+    jax_run = jax_tools(args)
+    stored = HERE / "probes.json"
+    payload = json.loads(stored.read_text()) if options.part != "all" else {}
+    payload.update(
+        taus={r.arg: r.tolerance for r in full.checks if r.check == NUMERICAL},
+        n=sum(a.size for a in args[:4]),
+        torch=torch_version,
+    )
+    if options.part in ("all", "time"):
+        payload.update(time_part(args, full_seconds, options.repeats, torch_run, jax_run))
+    if options.part in ("all", "power"):
+        payload.update(power_part(args, payload["taus"], options.seeds, torch_run, jax_run))
+    write_atomic(stored, json.dumps(payload, indent=2, sort_keys=True) + "\n")
     write_atomic(HERE / "PROBES.md", render(payload))
 
 
@@ -359,7 +377,9 @@ def render(p: dict) -> str:
 
 Written by `python3 benchmarks/bench_probes.py` in one run on one machine (the seed network,
 784-50-10, {p["n"]:,} parameters, float64, batch 100; `OPENBLAS_NUM_THREADS=1`, torch on one
-thread). torch: {p["torch"] or "not installed"}. Load average at the end: {p.get("load", "?")}.
+thread). torch: {p["torch"] or "not installed"}. The timings and the power table may come from
+separate runs (`--part time|power`); each is one run, and the load average at its end was
+{p.get("time_load", "?")} (timings) and {p.get("power_load", "?")} (power).
 
 ## Time
 
