@@ -50,6 +50,11 @@ def color_allowed() -> bool:
     return not os.environ.get("NO_COLOR")
 
 
+def color_wanted(stream: IO[str] | None = None) -> bool:
+    """Colour fits on ``stream`` (default stdout): a terminal, not CI, NO_COLOR unset."""
+    return color_allowed() and not in_ci() and _isatty(stream or sys.stdout)
+
+
 def live_allowed(quiet: bool, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> bool:
     """A live display fits: both streams are terminals, not ``-q``, not CI."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
@@ -168,6 +173,27 @@ class Progress:
             return
         self._line(name, status, seconds, notes)
 
+    def advance(self, ok: bool | None, what: str = "") -> None:
+        """One more item, without a line of its own (a fuzz example); the plain display prints
+        the count at every tenth of the total.
+
+        Args:
+          ok: it passed (None: neither, e.g. a rejected example).
+          what: the items' label in the count ("functions").
+        """
+        self.done += 1
+        if ok is not None:
+            self.passed += ok
+            self.failed += not ok
+        step = max(1, -(-self.total // 10))
+        if not self.live and not self.quiet and (self.done % step == 0 or self.done == self.total):
+            print(
+                f"{what}: {self.done}/{self.total} examples, {self.passed} passed, "
+                f"{self.failed} failed",
+                file=self.stream,
+                flush=True,
+            )
+
     def result(self, result: Any) -> None:
         """A checked case's CheckResult ended (its verdict and warnings)."""
         notes = [f"warning: {w}" for w in result.warnings]
@@ -268,6 +294,10 @@ class LiveProgress(Progress):
     def finished(self, name, status, ok, seconds, notes=(), counted=True) -> None:
         super().finished(name, status, ok, seconds, notes, counted)
         self.name, self.info = "", None
+        self._refresh()
+
+    def advance(self, ok: bool | None, what: str = "") -> None:
+        super().advance(ok, what)
         self._refresh()
 
     def _line(self, name: str, status: str, seconds: float, notes: Sequence[str]) -> None:

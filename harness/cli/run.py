@@ -212,16 +212,19 @@ def _print_results(results: list[CheckResult], quiet: bool) -> None:
     judged a check, what they could have missed."""
     import shutil
 
-    from harness.cli.progress import VERDICT_STYLES, color_allowed
+    from harness.cli.progress import VERDICT_STYLES, color_wanted
     from harness.cli.table import fitting_columns, legend, power_statement, results_table
 
     shown = [r for r in results if not r.ok] if quiet else results
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if tty else None
     if shown:
-        columns = fitting_columns(shown, width)
-        color = tty and color_allowed()
-        print(results_table(shown, columns=columns, color=color, styles=VERDICT_STYLES))
+        columns, case_width = fitting_columns(shown, width)
+        color = color_wanted(sys.stdout)
+        table = results_table(
+            shown, columns=columns, case_width=case_width, color=color, styles=VERDICT_STYLES
+        )
+        print(table)
         print("\n" + legend(shown, columns, min(width or 100, 100)))
     power = power_statement(results)
     if power:

@@ -128,6 +128,7 @@ def results_table(
     fmt: str = "simple",
     *,
     columns: Sequence[str] = HEADERS,
+    case_width: int | None = None,
     color: bool = False,
     styles: dict[str, str] | None = None,
 ) -> str:
@@ -136,8 +137,9 @@ def results_table(
     Args:
       results: case results.
       fmt: a tabulate format ("simple", "github", ...).
-      columns: the `HEADERS` to show, in their order (`fitting_columns` picks them for a
-        terminal).
+      columns: the `HEADERS` to show, in their order (`fitting_columns` picks them and
+        ``case_width`` for a terminal).
+      case_width: wrap case names longer than this onto more lines (None: never).
       color: colour the verdict cells (ANSI), with ``styles``: verdict -> rich style.
       styles: see ``color``.
 
@@ -151,27 +153,44 @@ def results_table(
         verdict = headers.index("verdict")
         for row in rows:
             row[verdict] = _painted(row[verdict], styles.get(row[verdict].lower(), ""))
-    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    widths = None
+    if case_width and "case" in headers:
+        widths = [case_width if h == "case" else None for h in headers]
+    return tabulate(
+        rows, headers=headers, tablefmt=fmt, disable_numparse=True, maxcolwidths=widths
+    )
 
 
-def fitting_columns(results: Sequence[CheckResult], width: int | None) -> tuple[str, ...]:
+def fitting_columns(
+    results: Sequence[CheckResult], width: int | None
+) -> tuple[tuple[str, ...], int | None]:
     """The columns to show in ``width`` characters: every one, less those of `DROP_ORDER` (in
-    that order) until the table fits or none is left to drop (None: every column).
+    that order) until the table fits; if it still does not, the case names are wrapped.
 
     Args:
       results: the results to show.
-      width: the terminal's width.
+      width: the terminal's width (None: every column, nothing wrapped).
 
     Returns:
-      Column names, in `HEADERS` order.
+      (column names in `HEADERS` order, the case column's width or None), for `results_table`.
     """
     columns = list(HEADERS)
-    for column in DROP_ORDER if width else ():
-        lines = results_table(results, columns=columns).splitlines()
-        if max((len(line) for line in lines), default=0) <= width:
-            break
+
+    def widest(case_width: int | None = None) -> int:
+        lines = results_table(results, columns=columns, case_width=case_width).splitlines()
+        return max((len(line) for line in lines), default=0)
+
+    if not width:
+        return tuple(columns), None
+    for column in DROP_ORDER:
+        if widest() <= width:
+            return tuple(columns), None
         columns.remove(column)
-    return tuple(columns)
+    excess = widest() - width
+    if excess <= 0:
+        return tuple(columns), None
+    names = max((len(printable(r.name)) for r in results), default=0)
+    return tuple(columns), max(names - excess, 12)
 
 
 # What each number column is, exactly as harness/judge computes it.
@@ -209,11 +228,12 @@ def legend(
 
 
 def power_statement(results: Sequence[CheckResult]) -> str | None:
-    """What the probes could have missed, for the checks judged by probes (None: none was).
+    """What the probes could have missed, for the cases whose numerical check they judged (None:
+    no case's was).
 
     Returns:
-      ``probe mode: 4 check(s) by k = 20 probes: ...`` with the miss probability, k and the
-      evaluations spent against what the per-entry check would have cost.
+      ``probe mode: 2 case(s) checked by k = 20 probes ...``: the miss probability 2^-k, k, and
+      the evaluations spent against what every entry on its own would have cost.
     """
     probed = [
         r
@@ -224,17 +244,14 @@ def power_statement(results: Sequence[CheckResult]) -> str | None:
     if not probed:
         return None
     ks = sorted({int(r.details["probes"]) for r in probed})
-    k = ks[0] if len(ks) == 1 else None
+    cases = len({r.case for r in probed})
     spent = sum(r.evaluations for r in probed)
     per_entry = sum(2 * r.size for r in probed)
-    what = f"k = {k} probes" if k is not None else f"k = {', '.join(map(str, ks))} probes"
-    miss = (
-        f"<= 2^-{k} = {2.0**-k:.2g}"
-        if k is not None
-        else "<= 2^-k (" + ", ".join(f"{2.0**-x:.2g}" for x in ks) + ")"
-    )
+    k = ", ".join(map(str, ks))
+    miss = " or ".join(f"2^-{x} = {2.0**-x:.2g}" for x in ks)
     return (
-        f"probe mode: {len(probed)} check(s) by {what}: an error whose largest entry exceeds its "
-        f"tolerance is missed with probability {miss} per check; {spent:,} evaluations spent "
-        f"(the per-entry check: {per_entry:,})"
+        f"probe mode: {cases} case(s) checked by k = {k} probes through all their probed "
+        f"arguments at once: an error in any entry above its per-entry tolerance is missed with "
+        f"probability <= {miss} per case; {spent:,} evaluations spent (every entry on its own: "
+        f"{per_entry:,})"
     )

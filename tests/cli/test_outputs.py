@@ -183,7 +183,7 @@ def test_a_symbolic_link_is_not_written_through(project, capsys):
 
 def test_cases_whose_names_give_the_same_file_name_get_their_own_plots(project, capsys):
     write_cases(project, "a/b", "a_b")
-    assert main(["run", "cases", "--report-dir", "out"]) == 0
+    assert main(["run", "cases", "--report", "--report-dir", "out"]) == 0
     markdown = (project / "out" / "report.md").read_text()
     links = dict(line[2:-1].split("](") for line in markdown.splitlines() if line[:2] == "![")
     assert links["a/b"] != links["a_b"]
@@ -234,7 +234,8 @@ def test_results_json_is_published_with_the_report_under_the_lock(project):
     fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "run", "cases", "--report-dir", "out"],
+            [sys.executable, "-m", "harness.cli", "run", "cases", "--report", "--report-dir",
+             "out"],
             cwd=project, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         _wait_until_blocked_on_a_lock(proc.pid)
