@@ -219,7 +219,8 @@ def legend(
     Returns:
       The legend.
     """
-    parts = ["; ".join(f"{c}: {MEANINGS[c]}" for c in HEADERS if c in MEANINGS and c in columns)]
+    shown = [f"{c}: {MEANINGS[c]}" for c in HEADERS if c in MEANINGS and c in columns]
+    parts = ["; ".join(shown) + "." if shown else ""]
     modes = {mode(r) for result in results for r in result.checks} - {"—"}
     if modes and "mode" in columns:
         meanings = "; ".join(f"{m} = {MODE_MEANINGS[m]}" for m in MODE_MEANINGS if m in modes)
