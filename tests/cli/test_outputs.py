@@ -128,6 +128,7 @@ def test_junit_or_summary_pointed_at_the_baseline_is_refused(project, capsys):
 
 def test_a_baseline_stored_as_the_report_dirs_results_json_is_not_overwritten(project, capsys):
     assert main(["baseline", "cases", "-o", "out/results.json"]) == 0
+    capsys.readouterr()  # the baseline's own progress lines
     before = (project / "out" / "results.json").read_bytes()
     (project / "cases" / "imported").unlink()
     one_line_usage_error(capsys, ["run", "cases", "--report-dir", "out"], "not overwriting it")
