@@ -4,6 +4,9 @@ Importing the package does not import JAX (check() loads the oracle on first use
 ``import harness.scratch`` -- the code under test -- never pulls JAX in.
 """
 
+# The release, as pyproject.toml gives it (`gradcheck --version` prefers the installed metadata).
+__version__ = "0.1.0"
+
 from harness.adapters.layer import check_layer, layer_case
 from harness.adapters.net import check_net, net_case
 from harness.adapters.numerical import fixed_step

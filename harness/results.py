@@ -178,12 +178,17 @@ class CheckRecord:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """All checks of one case. ``ok`` is true when every check passed or found a kink."""
+    """All checks of one case. ``ok`` is true when every check passed or found a kink.
+
+    ``warnings`` are the warnings the case's code raised while it was checked (one line each,
+    `harness.suite.captured`); they never change a verdict.
+    """
 
     name: str
     checks: tuple[CheckRecord, ...]
     seconds: float = 0.0
     source: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -247,13 +252,16 @@ class CheckResult:
         return notebook.result_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
+        """JSON-ready dict (``warnings`` only when there are some)."""
+        data: dict[str, Any] = {
             "name": self.name,
             "verdict": self.verdict,
             "source": self.source,
             "checks": [c.to_dict() for c in self.checks],
         }
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], seconds: float = 0.0) -> CheckResult:
@@ -263,6 +271,7 @@ class CheckResult:
             checks=tuple(CheckRecord.from_dict(c) for c in data["checks"]),
             seconds=seconds,
             source=data.get("source", ""),
+            warnings=tuple(data.get("warnings", ())),
         )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from harness.cli.common import EXIT_FAILED, EXIT_OK, positive_int
 
@@ -17,6 +19,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     """`gradcheck fuzz`."""
     from hypothesis import Verbosity, settings
 
+    from harness.cli.progress import open_progress
     from harness.fuzz.profiles import THOROUGH, register_profiles
     from harness.fuzz.tally import run_property, strategy_and_check, summary_table
 
@@ -34,7 +37,10 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             verbosity=Verbosity.quiet,
         )
         strategy, check_example = strategy_and_check(kind)
-        tally = run_property(kind, strategy, check_example, run_settings, seed=args.seed)
+        with open_progress(count, args.quiet) as display:
+            display.started(kind)
+            watched = _watched(check_example, display, kind)
+            tally = run_property(kind, strategy, watched, run_settings, seed=args.seed)
         tally.examples = count
         tallies.append(tally)
     print(summary_table(tallies))
@@ -55,6 +61,23 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
+def _watched(check_example: Callable[[Any], Any], display: Any, kind: str) -> Callable[[Any], Any]:
+    """``check_example`` that also counts each example on the display (a rejected one, outside
+    the functions' domain, counts as neither passed nor failed)."""
+    from harness.results import INCONCLUSIVE
+
+    def watched(example: Any) -> Any:
+        try:
+            result = check_example(example)
+        except BaseException:
+            display.advance(None, kind)
+            raise
+        display.advance(result.ok or result.verdict == INCONCLUSIVE, kind)
+        return result
+
+    return watched
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `gradcheck fuzz` to the command's subparsers."""
     p = sub.add_parser(
@@ -68,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "one's value and numerical gradient (and a network's backprop) against JAX. Prints a "
             "summary (tried, passed, kinks, rejected, inconclusive, failed, worst error/tolerance, "
             "examples/s) "
+            "on stdout, progress on stderr, "
             "and, on a failure, the shrunk example with its formula and a command that reproduces "
             "it.\n\nexit status: 0 no failure, 1 a property failed, 2 usage error."
         ),
@@ -92,5 +116,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=(*KINDS, "all"),
         default="all",
         help="which property to run (default all)",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (by default: live on a terminal, a count at every tenth of "
+        "the examples otherwise)",
     )
     p.set_defaults(handler=cmd_fuzz)

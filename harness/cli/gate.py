@@ -73,6 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help=f"where to write the baseline (default: {DEFAULT_BASELINE})",
     )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no live display: one stderr line per case that does not pass",
+    )
     p.set_defaults(handler=cmd_baseline)
 
     g = sub.add_parser(
@@ -105,19 +111,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "was not run (its case file outside PATH) is a regression",
     )
     add_report_dir(g, "where this run's results.json goes")
+    g.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no live display: one stderr line per case that does not pass",
+    )
     g.set_defaults(handler=cmd_gate)
 
 
-def _run(paths: Sequence[str], *, require_cases: bool):
-    """Collect and check the cases in a worker process, derandomized, as `gradcheck run` does.
+def _run(paths: Sequence[str], *, require_cases: bool, quiet: bool = False):
+    """Collect and check the cases in a worker process, derandomized, as `gradcheck run` does,
+    with its progress on stderr.
 
     Args:
       paths: case files or folders.
       require_cases: a usage error when there is no case at all (see `common.collect_cases`).
+      quiet: progress lines only for cases that do not pass, never a live display.
 
     Returns:
       (results, collection errors, the environment).
     """
+    from harness.cli.progress import open_progress
     from harness.fuzz.profiles import CI
     from harness.suite.run import CaseRunner
 
@@ -125,9 +140,13 @@ def _run(paths: Sequence[str], *, require_cases: bool):
     with CaseRunner(profile=CI) as runner:
         cases, errors = collect_cases(runner, paths, None, require_cases=require_cases)
         results = []
-        for info in cases:
-            results.append(runner.check(info))
-            stop_if_interrupted()
+        with open_progress(len(cases), quiet) as display:
+            for info in cases:
+                display.started(info.name)
+                result = runner.check(info, on_progress=display.update)
+                display.result(result)
+                results.append(result)
+                stop_if_interrupted()
         return results, errors, runner.environment()
 
 
@@ -138,7 +157,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
     output = check_output_file(args.output, BASELINE_KIND)
     paths = args.paths or ["cases"]
-    results, errors, versions = _run(paths, require_cases=True)
+    results, errors, versions = _run(paths, require_cases=True, quiet=args.quiet)
     if errors:
         for err in errors:
             print(f"collection error: {err.describe()}", file=sys.stderr)
@@ -189,7 +208,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     # The baseline's paths are relative to its own root, not to where the gate runs.
     paths = args.paths or list(baseline.paths) or ["cases"]
     # A gate over zero cases is no usage error: every baseline case in scope is then gone.
-    results, errors, versions = _run(paths, require_cases=False)
+    results, errors, versions = _run(paths, require_cases=False, quiet=args.quiet)
     command = ["gradcheck", "gate", *(args.paths or [])]
     compared = compare(
         baseline.results.values(),

@@ -42,11 +42,37 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--version", action=_Version, help="print gradcheck's version and exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for module in SUBCOMMANDS:
         module.register(sub)
     return parser
+
+
+def version() -> str:
+    """The installed distribution's version (importlib.metadata), else harness.__version__."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gradcheck")
+    except metadata.PackageNotFoundError:  # a checkout on sys.path, not installed
+        from harness import __version__
+
+        return __version__
+
+
+class _Version(argparse.Action):
+    """``--version``: looked up only when asked for, so building the parser stays fast."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"gradcheck {version()}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from harness.cli.common import (
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`gradcheck report`."""
+    from harness.cli.progress import SWEEP_LABELS, open_progress, watched_sweeps
     from harness.suite.run import DEFAULT_TIMEOUT, CaseRunner
     from harness.sweep.report import report_files, report_kinds
 
@@ -28,14 +29,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         cases, errors = collect_cases(runner, args.paths, args.keywords)
         for err in errors:
             print(f"collection error: {err.describe()}", file=sys.stderr)
-        files, seconds, _ = report_files(
-            [c.name for c in cases],
-            [c.numbers for c in cases],
-            any(c.descent for c in cases),
-            lambda index: runner.start_sweep(cases[index]),
-            command,
-            settings=runner.sweep_settings(),
-        )
+        if not cases:  # every case file failed to import
+            print("no error-versus-h report: no case was collected")
+            return EXIT_FAILED
+        names = [c.name for c in cases]
+        with open_progress(len(cases), args.quiet, SWEEP_LABELS) as display:
+            files, seconds, _ = report_files(
+                names,
+                [c.numbers for c in cases],
+                any(c.descent for c in cases),
+                watched_sweeps(lambda index: runner.start_sweep(cases[index]), names, display),
+                command,
+                settings=runner.sweep_settings(),
+            )
     publish_outputs(report_dir, files, report_kinds(list(files)))
     print(
         f"error-versus-h report for {len(cases)} case(s) in {seconds:.1f}s: "
@@ -57,10 +63,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "holding more than 10,000 numbers) are swept along 2 seeded random unit directions "
             "instead of entry by entry. Writes REPORT_DIR/report.md, report.html (self-contained), "
             "sweep.json and PNG plots. Cases are swept in a worker process, each under the "
-            "per-case time limit, while this process draws the figures."
+            "per-case time limit, while this process draws the figures. Progress goes to "
+            "stderr: live on a terminal, one line per swept case otherwise."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_case_selection(p, "sweep")
     add_report_dir(p, "where the report goes")
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no live display: one stderr line per case that was not swept",
+    )
     p.set_defaults(handler=cmd_report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -33,8 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check every case and print a table of verdicts",
         description=(
             "Collect the case files under PATH (default cases/), check every case, print a table "
-            "(case, parameters, check, max abs error, max rel error, tolerance, verdict) and write "
-            "REPORT_DIR/results.json."
+            "(case, parameters, check, mode, abs error, rel error, tolerance, err/tol, catches, "
+            "verdict) with a legend, and write REPORT_DIR/results.json (and, with --report, the "
+            "error-versus-h report). While it runs, stderr shows the case and check in progress "
+            "on a terminal, and one line per finished case otherwise (or with -q, or when CI is "
+            "set); NO_COLOR turns colour off."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -75,7 +79,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="probes per check (default 20: miss probability 2^-20, about 1e-6)",
     )
     add_report_dir(p, "where results.json goes")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only failures and the summary (no live display: one stderr line per case "
+        "that did not pass)",
+    )
     p.add_argument(
         "--timeout",
         type=timeout_seconds,
@@ -84,11 +94,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stop a case that runs longer and report it as an error "
         f"(default {DEFAULT_TIMEOUT:g}; 0 = no limit)",
     )
-    p.add_argument(
-        "--no-report",
+    report = p.add_mutually_exclusive_group()
+    report.add_argument(
+        "--report",
         action="store_true",
-        help="skip the error-versus-h report (report.md/.html, sweep.json, plots; see "
-        "`gradcheck report --help`); --probe skips it",
+        help="also write the error-versus-h report (report.md/.html, sweep.json, plots; see "
+        "`gradcheck report --help`) after the checks",
+    )
+    report.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_false",
+        help="no report: the default since the report became opt-in, accepted so older "
+        "commands keep working",
     )
     p.add_argument(
         "-n",
@@ -97,7 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="run on N pytest-xdist workers ('auto': one per CPU); same verdicts and results.json",
     )
-    p.set_defaults(handler=cmd_run)
+    p.set_defaults(handler=cmd_run, report=False)
 
 
 def _workers(text: str) -> str:
@@ -108,7 +126,6 @@ def _workers(text: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`gradcheck run`."""
-    from harness.cli.table import results_table
     from harness.files import dumps_json
     from harness.judge.check import format_failure
     from harness.results import RESULTS_KIND, results_payload
@@ -122,9 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--probes must be at least 1, got {args.probes}")
     if args.workers and (args.probe or args.full or args.probes is not None):
         raise UsageError("-n does not combine with --probe/--full/--probes yet; drop one")
-    with_report = not args.probe and not args.no_report
     # Every output path is checked (and resolved, once) before any work.
-    report_dir = check_report_dir(args.report_dir, with_report)
+    report_dir = check_report_dir(args.report_dir, args.report)
     overrides: dict = {"scheme": args.scheme} if args.scheme else {}
     if args.probe:
         overrides["mode"] = "probe"
@@ -142,14 +158,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 args.paths or ["cases"], args.workers, args.keywords, args.scheme, timeout
             )
         else:
-            results = []
-            for info in cases:
-                results.append(runner.check(info, **overrides))
-                stop_if_interrupted()
+            results = _check_all(runner, cases, overrides, args.quiet)
         versions = runner.environment()
-        shown = [r for r in results if not r.ok] if args.quiet else results
-        if shown:
-            print(results_table(shown))
+        _print_results(results, args.quiet)
         for err in errors:
             print(f"collection error: {err.describe()}", file=sys.stderr)
         for r in results:
@@ -158,27 +169,72 @@ def cmd_run(args: argparse.Namespace) -> int:
         payload = results_payload(results, errors, command, started, versions)
         files: dict = {"results.json": dumps_json(payload)}
         kinds: dict = {"results.json": RESULTS_KIND}
+        with_report = args.report and bool(cases)
         if with_report:
-            written, seconds = _report(runner, cases, results, command)
+            written, seconds = _report(runner, cases, results, command, args.quiet)
             files.update(written)
             kinds.update(_report_kinds(written))
     publish_outputs(report_dir, files, kinds)
-    if args.probe and not args.no_report:
-        print("error-versus-h report skipped with --probe (gradcheck report writes it)")
-    elif with_report:
+    if with_report:
         print(f"error-versus-h report in {seconds:.1f}s: {args.report_dir}/report.html")
+    elif args.report:
+        print("no error-versus-h report: no case was collected")
     failed = sum(not r.ok for r in results)
+    hint = ""
+    if not with_report and cases:
+        hint = "; no error-versus-h report (`gradcheck run --report` or `gradcheck report`)"
     print(
         f"\n{len(results) - failed} passed, {failed} failed"
         + (f", {len(errors)} collection error(s)" if errors else "")
         + f" in {time.time() - started:.1f}s; results in {Path(args.report_dir) / 'results.json'}"
+        + hint
     )
     return EXIT_FAILED if failed or errors else EXIT_OK
 
 
-def _report(runner, cases, results, command) -> tuple[dict, float]:
+def _check_all(runner, cases, overrides: dict, quiet: bool) -> list[CheckResult]:
+    """Check every case in the runner's worker, showing progress on stderr."""
+    from harness.cli.progress import open_progress
+
+    results = []
+    with open_progress(len(cases), quiet) as display:
+        for info in cases:
+            display.started(info.name)
+            result = runner.check(info, on_progress=display.update, **overrides)
+            display.result(result)
+            results.append(result)
+            stop_if_interrupted()
+    return results
+
+
+def _print_results(results: list[CheckResult], quiet: bool) -> None:
+    """The table (only the cases that did not pass, with -q), its legend and, where probes
+    judged a check, what they could have missed."""
+    import shutil
+
+    from harness.cli.progress import VERDICT_STYLES, color_wanted
+    from harness.cli.table import fitting_columns, legend, power_statement, results_table
+
+    shown = [r for r in results if not r.ok] if quiet else results
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if tty else None
+    if shown:
+        columns, case_width = fitting_columns(shown, width)
+        color = color_wanted(sys.stdout)
+        table = results_table(
+            shown, columns=columns, case_width=case_width, color=color, styles=VERDICT_STYLES
+        )
+        print(table)
+        print("\n" + legend(shown, columns, min(width or 100, 100)))
+    power = power_statement(results)
+    if power:
+        print(textwrap.fill(power, 100, subsequent_indent="  "))
+
+
+def _report(runner, cases, results, command, quiet: bool) -> tuple[dict, float]:
     """The error-versus-h report's files, swept in the runner's worker (each case under the time
     limit) while this process draws; a case whose check ended in an error is not swept."""
+    from harness.cli.progress import SWEEP_LABELS, open_progress, watched_sweeps
     from harness.results import ERROR
     from harness.sweep.model import CaseSweep
     from harness.sweep.report import report_files
@@ -195,14 +251,16 @@ def _report(runner, cases, results, command) -> tuple[dict, float]:
             return lambda: skipped
         return runner.start_sweep(info)
 
-    files, seconds, _ = report_files(
-        [c.name for c in cases],
-        [c.numbers for c in cases],
-        any(c.descent for c in cases),
-        start,
-        command,
-        settings=runner.sweep_settings(),
-    )
+    names = [c.name for c in cases]
+    with open_progress(len(cases), quiet, SWEEP_LABELS) as display:
+        files, seconds, _ = report_files(
+            names,
+            [c.numbers for c in cases],
+            any(c.descent for c in cases),
+            watched_sweeps(start, names, display),
+            command,
+            settings=runner.sweep_settings(),
+        )
     return files, seconds
 
 

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import scratch as _scratch
+from harness.judge import progress
 from harness.judge import tolerance as policy
 from harness.judge.analytic import check_analytic
 from harness.judge.context import CheckContext
@@ -127,6 +128,7 @@ def check(
             return CheckResult(name, (run.record("input", None, ERROR, str(exc)),))
         records: list[CheckRecord] = []
         needs_fn = VALUE in wanted or NUMERICAL in wanted
+        progress.step(VALUE)
         fn_value = run.evaluate_fn(records) if needs_fn else None
         if needs_fn and fn_value is None:
             return CheckResult(name, tuple(records))
@@ -154,6 +156,7 @@ def check(
                 )
             records.extend(numerical)
         if ANALYTIC in wanted and grad is not None:
+            progress.step(ANALYTIC)
             if backprop_reference is not None:
                 records.extend(_analytic_against(run, backprop_reference, grad, positions))
             else:
@@ -234,6 +237,9 @@ def _numerical_records(
         probed = [p for p in positions if args[p].size > AUTO_FULL_UP_TO]
     else:
         probed = list(positions)
+    if probed:
+        size = sum(int(args[p].size) for p in probed)
+        progress.step(NUMERICAL, ", ".join(run.names[p] for p in probed), size, 2 * probes)
     found = check_probes(run, probed, exact, h, fn_value, ref_value, probes, seed) if probed else {}
     untraced = found is None
     routine = numerical_gradient or _scratch.numerical_gradient
@@ -251,6 +257,9 @@ def _numerical_records(
         if found and pos in found:
             records.append(found[pos])
             continue
+        size = int(args[pos].size)
+        per_entry = 2 if routine_scheme == "central" else 1
+        progress.step(NUMERICAL, run.names[pos], size, per_entry * size)
         full = run.numerical(
             pos,
             exact[pos],

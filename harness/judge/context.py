@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness import scratch as _scratch
+from harness.judge import progress
 from harness.judge import tolerance as policy
 from harness.judge.entries import judge_entries
 from harness.judge.inputs import Snapshot
@@ -339,6 +340,7 @@ class CheckContext:
             )
 
         def f(_: np.ndarray) -> Any:
+            progress.evaluated()
             return self.fn(*self.args)
 
         evaluations: dict[str, np.ndarray] | None = None
@@ -349,6 +351,7 @@ class CheckContext:
         def f_batched(copies: np.ndarray) -> Any:
             args = list(self.args)
             args[pos] = copies
+            progress.evaluated(len(copies))
             return self.fn(*args)
 
         try:

@@ -10,6 +10,8 @@ from typing import Any, BinaryIO
 _HEADER = struct.Struct(">Q")
 # The reply the worker sends once a request's case file is imported, before the real reply.
 STARTED = "started"
+# Where a check is (harness.judge.progress), sent while it runs; never the reply itself.
+PROGRESS = "progress"
 
 
 def write_frame(stream: BinaryIO, message: Any) -> None:

@@ -22,14 +22,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.results import ERROR, CheckRecord, CheckResult, CollectionError
+from harness.suite.captured import captured_warnings
 from harness.suite.case import Case
-from harness.suite.frames import STARTED, read_frame, write_frame
+from harness.suite.frames import PROGRESS, STARTED, read_frame, write_frame
 
 DEFAULT_TIMEOUT = 600.0  # seconds per case; the 39,760-parameter network takes ~20 s
 
@@ -81,16 +82,18 @@ def run_limited(
       Its CheckResult, with its wall time.
     """
     start = time.perf_counter()
-    try:
-        with time_limit(timeout):
-            result = case.run(**overrides)
-    except CaseTimeout:
-        result = timeout_result(case.name, case.source, timeout)
-    except KeyboardInterrupt:
-        raise  # the user's Ctrl-C (or SIGTERM): stop the run
-    except BaseException as exc:  # noqa: BLE001 - one case cannot end the run
-        result = error_result(case, exc)
-    return CheckResult(result.name, result.checks, time.perf_counter() - start, case.source)
+    with captured_warnings() as warned:  # in the result, as the worker collects them
+        try:
+            with time_limit(timeout):
+                result = case.run(**overrides)
+        except CaseTimeout:
+            result = timeout_result(case.name, case.source, timeout)
+        except KeyboardInterrupt:
+            raise  # the user's Ctrl-C (or SIGTERM): stop the run
+        except BaseException as exc:  # noqa: BLE001 - one case cannot end the run
+            result = error_result(case, exc)
+    seconds = time.perf_counter() - start
+    return CheckResult(result.name, result.checks, seconds, case.source, tuple(warned))
 
 
 def timeout_result(name: str, source: str, timeout: float | None) -> CheckResult:
@@ -300,8 +303,15 @@ class CaseRunner:
                 raise WorkerFailed(f"the worker process did not start ({kind})")
         return self._process
 
-    def _request(self, request: tuple) -> tuple[str, Any]:
+    def _request(
+        self, request: tuple, on_progress: Callable[[dict], None] | None = None
+    ) -> tuple[str, Any]:
         """Send a request; the reply after its "started" step (each step gets the full limit).
+
+        Args:
+          request: the request tuple.
+          on_progress: called with each progress frame's info (frames that do not extend the
+            time limit).
 
         Raises:
           WorkerEnded, WorkerTimeout: from `_Process.receive` (the worker is gone either way).
@@ -309,10 +319,17 @@ class CaseRunner:
         try:
             process = self._worker()
             process.send(request)
+            deadline = None if self.timeout is None else time.monotonic() + self.timeout
             while True:
-                kind, value = process.receive(self.timeout)
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                kind, value = process.receive(left)
+                if kind == PROGRESS:
+                    if on_progress is not None:
+                        on_progress(value)
+                    continue
                 if kind != STARTED:
                     return kind, value
+                deadline = None if self.timeout is None else time.monotonic() + self.timeout
         except (WorkerEnded, WorkerTimeout):
             if self._process is not None:
                 self._process.kill()
@@ -376,11 +393,17 @@ class CaseRunner:
 
     # --- checking and sweeping ---------------------------------------------------------------
 
-    def check(self, info: CaseInfo, **overrides: Any) -> CheckResult:
+    def check(
+        self,
+        info: CaseInfo,
+        on_progress: Callable[[dict], None] | None = None,
+        **overrides: Any,
+    ) -> CheckResult:
         """Check one case in the worker.
 
         Args:
           info: the case, from `collect`.
+          on_progress: called with the check's progress as it runs (`harness.judge.progress`).
           **overrides: keyword arguments for `check` that replace the case's own.
 
         Returns:
@@ -389,7 +412,8 @@ class CaseRunner:
         """
         start = time.perf_counter()
         try:
-            kind, value = self._request(("check", info.file, info.shown, info.name, overrides))
+            request = ("check", info.file, info.shown, info.name, overrides)
+            kind, value = self._request(request, on_progress)
         except WorkerTimeout:
             result = timeout_result(info.name, info.source, self.timeout)
         except WorkerEnded as ended:

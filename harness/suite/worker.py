@@ -13,7 +13,9 @@ replies on its original stdout. Both descriptors are moved out of the way at sta
 ``print`` goes to stderr and its ``input()`` reads an empty stdin, so neither can corrupt a frame.
 Requests are tuples ``(op, *arguments)``; every reply is ``(kind, value)``, preceded by
 ``("started", None)`` once a request's case file is imported, so that importing and checking are
-each timed on their own.
+each timed on their own, and, while a case is checked, by ``("progress", info)`` frames
+(`harness.judge.progress`), which do not restart the time limit. Warnings the case raises are
+collected into its result (`harness.suite.captured`), not printed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from harness.suite.frames import STARTED, read_frame, write_frame
+from harness.suite.frames import PROGRESS, STARTED, read_frame, write_frame
 
 
 class _Worker:
@@ -72,18 +74,23 @@ class _Worker:
         return found
 
     def check(self, path: str, shown: str, name: str, overrides: dict[str, Any]) -> Any:
+        from harness.judge.progress import watching
         from harness.results import CheckResult
+        from harness.suite.captured import captured_warnings
         from harness.suite.run import error_result
 
         case = self.case(path, shown, name)
         start = time.perf_counter()
-        try:
-            result = case.run(**overrides)
-        except BaseException as exc:  # noqa: BLE001 - a case cannot end the run: an error
-            result = error_result(case, exc)
-        finally:
-            os.chdir(self.cwd)
-        return CheckResult(result.name, result.checks, time.perf_counter() - start, case.source)
+        # The check's steps go to the parent as they happen (PROGRESS frames, before the reply).
+        with captured_warnings() as warned, watching(lambda info: self.send(PROGRESS, info)):
+            try:
+                result = case.run(**overrides)
+            except BaseException as exc:  # noqa: BLE001 - a case cannot end the run: an error
+                result = error_result(case, exc)
+            finally:
+                os.chdir(self.cwd)
+        seconds = time.perf_counter() - start
+        return CheckResult(result.name, result.checks, seconds, case.source, tuple(warned))
 
     def sweep(self, path: str, shown: str, name: str) -> Any:
         from harness.sweep.report import sweep_or_skip

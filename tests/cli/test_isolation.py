@@ -199,7 +199,9 @@ case("b/hangs-in-report", fn=hangs_when_swept, reference=square_sum_jax,
 
 def test_the_report_phase_keeps_the_time_limit(tmp_path):
     write_case_file(tmp_path, "report.py", HANGS_IN_REPORT)
-    run = gradcheck(tmp_path, "run", "cases", "--timeout", "6", "--report-dir", "out", timeout=90)
+    run = gradcheck(
+        tmp_path, "run", "cases", "--report", "--timeout", "6", "--report-dir", "out", timeout=90
+    )
     assert run.returncode == 0, run.stderr  # its checks passed; only its sweep was stopped
     sweep = json.loads((tmp_path / "out" / "sweep.json").read_text())
     skipped = {c["name"]: c["skipped"] for c in sweep["cases"]}
@@ -287,7 +289,8 @@ case("d/non-finite-gradient", fn=lambda x: float(np.sum(np.sqrt(x))),
 @pytest.mark.parametrize("command", ["run", "report"])
 def test_the_report_is_written_for_cases_the_checker_marked_error(tmp_path, command):
     write_case_file(tmp_path, "errors.py", ERRORS_IN_REPORT)
-    run = gradcheck(tmp_path, command, "cases", "--report-dir", "out")
+    report = ["--report"] if command == "run" else []
+    run = gradcheck(tmp_path, command, "cases", *report, "--report-dir", "out")
     assert run.returncode == (1 if command == "run" else 0), run.stderr
     assert "Traceback" not in run.stderr
     sweep = json.loads((tmp_path / "out" / "sweep.json").read_text())

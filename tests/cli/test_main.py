@@ -42,8 +42,9 @@ def test_run_passes_prints_the_table_and_writes_results(case_dir, capsys):
     status = _run(["run", str(case_dir / "cases")], case_dir)
     out = capsys.readouterr().out
     assert status == 0
-    for header in ("case", "parameters", "check", "max abs error", "max rel error", "tolerance"):
+    for header in ("case", "parameters", "check", "mode", "abs error", "rel error", "tolerance"):
         assert header in out
+    assert "err/tol" in out and "catches" in out
     assert "f2/ok" in out and "1 passed, 0 failed" in out
     payload = json.loads((case_dir / "out" / "results.json").read_text())
     assert payload["format"] == "gradcheck-results" and payload["version"] == 1

@@ -129,6 +129,7 @@ def test_junit_or_summary_pointed_at_the_baseline_is_refused(project, capsys):
 
 def test_a_baseline_stored_as_the_report_dirs_results_json_is_not_overwritten(project, capsys):
     assert main(["baseline", "cases", "-o", "out/results.json"]) == 0
+    capsys.readouterr()  # the baseline's own progress lines
     before = (project / "out" / "results.json").read_bytes()
     (project / "cases" / "imported").unlink()
     one_line_usage_error(capsys, ["run", "cases", "--report-dir", "out"], "not overwriting it")
@@ -184,7 +185,7 @@ def test_a_symbolic_link_is_not_written_through(project, capsys):
 
 def test_cases_whose_names_give_the_same_file_name_get_their_own_plots(project, capsys):
     write_cases(project, "a/b", "a_b")
-    assert main(["run", "cases", "--report-dir", "out"]) == 0
+    assert main(["run", "cases", "--report", "--report-dir", "out"]) == 0
     markdown = (project / "out" / "report.md").read_text()
     links = dict(line[2:-1].split("](") for line in markdown.splitlines() if line[:2] == "![")
     assert links["a/b"] != links["a_b"]
@@ -237,7 +238,8 @@ def test_results_json_is_published_with_the_report_under_the_lock(project):
     lock.acquire()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "run", "cases", "--report-dir", "out"],
+            [sys.executable, "-m", "harness.cli", "run", "cases", "--report", "--report-dir",
+             "out"],
             cwd=project, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         _wait_until_waiting_for_the_lock(proc)

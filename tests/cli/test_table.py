@@ -17,8 +17,19 @@ from harness import check
 from harness.cli.main import main
 from harness.cli.table import results_table
 
-# The columns `gradcheck run` prints, in order (the issue's list, not the module's constant).
-COLUMNS = ["case", "parameters", "check", "max abs error", "max rel error", "tolerance", "verdict"]
+# The columns `gradcheck run` prints, in order (the issues' lists, not the module's constant).
+COLUMNS = [
+    "case",
+    "parameters",
+    "check",
+    "mode",
+    "abs error",
+    "rel error",
+    "tolerance",
+    "err/tol",
+    "catches",
+    "verdict",
+]
 DASH = "—"  # a cell with no number
 EPS = float(np.finfo(np.float64).eps)
 TINY = float(np.finfo(np.float64).tiny)
@@ -27,6 +38,27 @@ TINY = float(np.finfo(np.float64).tiny)
 def _sci(value):
     """The table's number format: three significant digits, scientific."""
     return f"{value:.2e}"
+
+
+def _ratio(error, tolerance):
+    """The err/tol cell: the error over the tolerance, two significant digits."""
+    return f"{error / tolerance:.2g}"
+
+
+def _row(case, params, check, mode, error, rel, tolerance, catches, verdict):
+    """A row from its numbers: err/tol is the error over the tolerance, computed here."""
+    return [
+        case,
+        params,
+        check,
+        mode,
+        _sci(error),
+        _sci(rel),
+        _sci(tolerance),
+        _ratio(error, tolerance),
+        _sci(catches),
+        verdict,
+    ]
 
 
 def _parse(table):
@@ -160,81 +192,103 @@ def _expected_rows(expected_max_rel_error):
     exact = np.array([6.0, -8.0])
     exact_w = 2.0 * W
     value_scale = 25.0 + VALUE_DELTA  # max(|fn|, |reference|, 1)
+    # catches: the largest tolerance over the entries judged (x = 3 and x = -4; |g| = 6 and 8).
+    numerical_catches = max(
+        _numerical_tolerance(3.0, 6.0, value_scale), _numerical_tolerance(-4.0, -8.0, value_scale)
+    )
+    analytic_catches = max(_analytic_tolerance(6.0, 8.0), _analytic_tolerance(8.0, 8.0))
     return [
-        [
+        _row(
             "planted/within-tolerance",
             DASH,
             "value",
-            _sci(VALUE_DELTA),
-            _sci(VALUE_DELTA / 25.0),
-            _sci(_value_tolerance(25.0)),
+            DASH,
+            VALUE_DELTA,
+            VALUE_DELTA / 25.0,
+            _value_tolerance(25.0),
+            _value_tolerance(25.0),
             "pass",
-        ],
-        [
+        ),
+        _row(
             "planted/within-tolerance",
             "x (2)",
             "numerical",
-            _sci(NUMERICAL_DELTA),
-            _sci(expected_max_rel_error(NUMERICAL_DELTA, exact, [exact])),
-            _sci(_numerical_tolerance(3.0, 6.0, value_scale)),
+            "entries",
+            NUMERICAL_DELTA,
+            expected_max_rel_error(NUMERICAL_DELTA, exact, [exact]),
+            _numerical_tolerance(3.0, 6.0, value_scale),
+            numerical_catches,
             "pass",
-        ],
-        [
+        ),
+        _row(
             "planted/within-tolerance",
             "x (2)",
             "analytic",
-            _sci(ANALYTIC_DELTA),
-            _sci(expected_max_rel_error(ANALYTIC_DELTA, exact, [exact])),
-            _sci(_analytic_tolerance(6.0, 8.0)),
+            "entries",
+            ANALYTIC_DELTA,
+            expected_max_rel_error(ANALYTIC_DELTA, exact, [exact]),
+            _analytic_tolerance(6.0, 8.0),
+            analytic_catches,
             "pass",
-        ],
-        [
+        ),
+        _row(
             "planted/fails",
             "w (6)",
             "numerical",
-            _sci(1.0),
-            _sci(expected_max_rel_error(1.0, exact_w, [exact_w])),
-            _sci(0.5),
+            "entries",
+            1.0,
+            expected_max_rel_error(1.0, exact_w, [exact_w]),
+            0.5,
+            0.5,
             "FAIL",
-        ],
-        [
+        ),
+        _row(
             "planted/fails",
             "w (6)",
             "analytic",
-            _sci(0.5),
-            _sci(expected_max_rel_error(0.5, exact_w, [exact_w])),
-            _sci(0.25),
+            "entries",
+            0.5,
+            expected_max_rel_error(0.5, exact_w, [exact_w]),
+            0.25,
+            0.25,
             "FAIL",
-        ],
-        [
+        ),
+        # the worst judged entry is v[1]: |f| = 3 at the point, x = 3, slope 1; the kink entry
+        # v[0] is not judged, so it sets neither the tolerance nor what the check catches
+        _row(
             "planted/kink",
             "v (2)",
             "numerical",
-            _sci(KINK_DELTA),
-            _sci(expected_max_rel_error(KINK_DELTA, [0.0, 1.0], [[0.0, 1.0]])),
-            # the worst judged entry is v[1]: |f| = 3 at the point, x = 3, slope 1
-            _sci(_numerical_tolerance(3.0, 1.0, 3.0)),
+            "entries",
+            KINK_DELTA,
+            expected_max_rel_error(KINK_DELTA, [0.0, 1.0], [[0.0, 1.0]]),
+            _numerical_tolerance(3.0, 1.0, 3.0),
+            _numerical_tolerance(3.0, 1.0, 3.0),
             "kink",
-        ],
-        [
+        ),
+        _row(
             "planted/two-arguments",
             "a (1)",
             "analytic",
-            _sci(TWO_ARGUMENTS_DELTA),
-            _sci(expected_max_rel_error(TWO_ARGUMENTS_DELTA, [1.0], [[1.0], [-6.0]])),
-            _sci(_analytic_tolerance(1.0, 6.0)),
+            "entries",
+            TWO_ARGUMENTS_DELTA,
+            expected_max_rel_error(TWO_ARGUMENTS_DELTA, [1.0], [[1.0], [-6.0]]),
+            _analytic_tolerance(1.0, 6.0),
+            _analytic_tolerance(1.0, 6.0),
             "pass",
-        ],
-        [
+        ),
+        _row(
             "planted/two-arguments",
             "b (1)",
             "analytic",
-            _sci(0.0),
-            _sci(0.0),
-            _sci(_analytic_tolerance(6.0, 6.0)),
+            "entries",
+            0.0,
+            0.0,
+            _analytic_tolerance(6.0, 6.0),
+            _analytic_tolerance(6.0, 6.0),
             "pass",
-        ],
-        ["planted/ints", DASH, "input", DASH, DASH, DASH, "ERROR"],
+        ),
+        ["planted/ints", DASH, "input", DASH, DASH, DASH, DASH, DASH, DASH, "ERROR"],
     ]
 
 
@@ -248,9 +302,11 @@ def test_every_cell_of_the_results_table_is_the_closed_form(expected_max_rel_err
         assert row == want
     # A cell is its number to three significant digits: parse it back, not just compare text.
     for row, want in zip(rows, expected, strict=True):
-        for got, cell in zip(row[3:6], want[3:6], strict=True):
+        for column in range(4, 9):
+            got, cell = row[column], want[column]
             if cell != DASH:
-                assert float(got) == pytest.approx(float(cell), rel=5e-3)
+                digits = 5e-2 if COLUMNS[column] == "err/tol" else 5e-3  # 2 or 3 digits shown
+                assert float(got) == pytest.approx(float(cell), rel=digits)
 
 
 def test_planted_numbers_are_where_the_table_can_tell_them_apart():
@@ -311,39 +367,44 @@ case("planted/printed-fail", fn=lambda w: float(np.sum(w**2)), reference=lambda 
 def test_gradcheck_run_prints_the_closed_form_rows(tmp_path, capsys, expected_max_rel_error):
     (tmp_path / "cases").mkdir()
     (tmp_path / "cases" / "planted.py").write_text(textwrap.dedent(CASE_FILE))
-    status = main(
-        ["run", str(tmp_path / "cases"), "--no-report", "--report-dir", str(tmp_path / "out")]
-    )
+    status = main(["run", str(tmp_path / "cases"), "--report-dir", str(tmp_path / "out")])
     assert status == 1  # the second case fails
-    header, rows = _parse(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    header, rows = _parse(out)
     assert header == COLUMNS
     exact, exact_w = np.array([6.0, -8.0]), 2.0 * W
     assert rows == [
-        [
+        _row(
             "planted/printed",
             DASH,
             "value",
-            _sci(VALUE_DELTA),
-            _sci(VALUE_DELTA / 25.0),
-            _sci(_value_tolerance(25.0)),
+            DASH,
+            VALUE_DELTA,
+            VALUE_DELTA / 25.0,
+            _value_tolerance(25.0),
+            _value_tolerance(25.0),
             "pass",
-        ],
-        [
+        ),
+        _row(
             "planted/printed",
             "x (2)",
             "analytic",
-            _sci(ANALYTIC_DELTA),
-            _sci(expected_max_rel_error(ANALYTIC_DELTA, exact, [exact])),
-            _sci(_analytic_tolerance(6.0, 8.0)),
+            "entries",
+            ANALYTIC_DELTA,
+            expected_max_rel_error(ANALYTIC_DELTA, exact, [exact]),
+            _analytic_tolerance(6.0, 8.0),
+            max(_analytic_tolerance(6.0, 8.0), _analytic_tolerance(8.0, 8.0)),
             "pass",
-        ],
-        [
+        ),
+        _row(
             "planted/printed-fail",
             "w (6)",
             "analytic",
-            _sci(0.5),
-            _sci(expected_max_rel_error(0.5, exact_w, [exact_w])),
-            _sci(0.25),
+            "entries",
+            0.5,
+            expected_max_rel_error(0.5, exact_w, [exact_w]),
+            0.25,
+            0.25,
             "FAIL",
-        ],
+        ),
     ]
