@@ -36,9 +36,28 @@ def fmt_pair(first: float, second: float, joiner: str = " then ") -> str:
     return f"{first!r}{joiner}{second!r}"
 
 
+def returned_kind(out: Any) -> str:
+    """What a function returned, for messages: ``None``, ``a NumPy float32 array of shape (2,)``,
+    ``a JAX array (jaxlib ArrayImpl) of shape (2,)``, ``a str``."""
+    if out is None:
+        return "None"
+    kind = type(out)
+    module = kind.__module__.split(".")[0]
+    shape = getattr(out, "shape", None)
+    dtype = getattr(out, "dtype", None)
+    of = f"{dtype} " if dtype is not None else ""
+    of_shape = f" of shape {tuple(shape)}" if shape is not None else ""
+    if isinstance(out, np.ndarray):
+        return f"a NumPy {of}array{of_shape}"
+    if module in ("jax", "jaxlib"):
+        return f"a JAX {of}array ({module} {kind.__name__}){of_shape}"
+    return f"a {kind.__name__}" if module == "builtins" else f"a {module} {kind.__name__}"
+
+
 def describe_exception(exc: BaseException) -> str:
-    """``Type: first line of the message``."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
+    """``Type: first non-empty line of the message`` (a message may start with a newline)."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    text = next((line for line in lines if line), "")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -1,0 +1,124 @@
+"""Issue 14, items 19 and 24: a case's mistake gets a message naming the argument and the
+reason, never one that blames a function that was not at fault ("fn raised", "jax.grad(reference)
+raised") or shows only an exception's type."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from harness import case, check
+from harness.results import ERROR
+from harness.suite.run import run_limited
+
+
+def square_sum(x):
+    return float(np.sum(x**2))
+
+
+def square_sum_jax(x):
+    return jnp.sum(x**2)
+
+
+X = np.array([3.0, 4.0])
+
+
+@pytest.mark.parametrize("h", [0, 0.0, -1e-3, float("nan"), float("inf"), True, "1e-3"])
+def test_an_invalid_step_is_named_as_such_before_fn_runs(h):
+    calls = []
+
+    def counting(x):
+        calls.append(1)
+        return square_sum(x)
+
+    with pytest.raises(ValueError, match=r"^h must be a positive finite number") as raised:
+        check(counting, square_sum_jax, X.copy(), h=h)
+    assert f"got {h!r}" in str(raised.value)
+    assert calls == []  # judged before anything ran: fn cannot be blamed
+
+
+def test_an_invalid_step_in_a_case_is_that_cases_error_naming_h():
+    result = run_limited(
+        case("zero-step", fn=square_sum, reference=square_sum_jax, args=(X.copy(),), h=0),
+        timeout=None,
+    )
+    (record,) = result.checks
+    assert record.verdict == ERROR and record.case == "zero-step"
+    assert record.message.startswith("the case cannot be checked as declared: ValueError: h must")
+    assert "fn raised" not in record.message
+
+
+@pytest.mark.parametrize("wrt", [(), []])
+def test_an_empty_wrt_is_an_input_error_not_a_jax_failure(wrt):
+    result = check(square_sum, square_sum_jax, X.copy(), wrt=wrt)
+    (record,) = result.checks
+    assert record.verdict == ERROR and record.check == "input"
+    assert record.message.startswith(f"wrt={wrt!r} names no argument")
+    assert "jax.grad" not in record.message
+
+
+@pytest.mark.parametrize(
+    ("returned", "needle"),
+    [
+        (lambda x: complex(np.sum(x**2)), "fn returned a complex value (complex128), not a real"),
+        (lambda x: np.sum(x**2).astype(np.complex64), "fn returned a complex value (complex64)"),
+        (lambda x: None, "fn returned None, not a real number (a missing return statement?)"),
+        (lambda x: "25", "fn returned a str, not a real number"),
+    ],
+    ids=["complex", "complex64", "None", "str"],
+)
+def test_a_return_that_is_not_a_real_number_is_named(returned, needle):
+    result = check(returned, square_sum_jax, X.copy())
+    (record,) = result.failures()
+    assert record.verdict == ERROR and record.check == "value"
+    assert record.message.startswith(needle), record.message
+    assert "raised" not in record.message
+
+
+@pytest.mark.parametrize(
+    ("grad", "came"),
+    [
+        (lambda x: jnp.asarray(2 * x), "a JAX float64 array (jaxlib ArrayImpl) of shape (2,)"),
+        (lambda x: None, "None"),
+        (lambda x: 2.0, "a float"),
+        (lambda x: [2 * x, 2 * x], "a list of 2 item(s)"),
+    ],
+    ids=["jax-array", "None", "float", "list-of-2"],
+)
+def test_a_grad_returning_the_wrong_kind_says_what_was_expected_and_what_came(grad, came):
+    result = check(square_sum, square_sum_jax, X.copy(), grad=grad)
+    (record,) = result.failures()
+    assert record.check == "analytic" and record.verdict == ERROR
+    assert record.message == (
+        f"grad must return a NumPy array for 'x' (or a tuple of one); it returned {came}"
+    )
+
+
+def _raises_with_a_leading_newline(x):
+    raise ValueError("\n\n  the real reason\nmore detail")
+
+
+@pytest.mark.parametrize("who", ["fn", "grad", "reference"])
+def test_an_exception_message_starting_with_a_newline_shows_its_first_line(who):
+    kwargs = {
+        "fn": _raises_with_a_leading_newline if who == "fn" else square_sum,
+        "reference": _raises_with_a_leading_newline if who == "reference" else square_sum_jax,
+        "grad": _raises_with_a_leading_newline if who == "grad" else (lambda x: 2 * x),
+    }
+    result = check(kwargs["fn"], kwargs["reference"], X.copy(), grad=kwargs["grad"])
+    messages = [r.message for r in result.failures()]
+    assert any(f"{who} raised ValueError: the real reason" in m for m in messages), messages
+
+
+def test_a_case_raising_a_message_starting_with_a_newline_shows_its_first_line():
+    class Odd(BaseException):
+        pass
+
+    def fn(x):
+        raise Odd("\n\nwhy it stopped")
+
+    result = run_limited(
+        case("odd", fn=fn, reference=square_sum_jax, args=(X.copy(),)), timeout=None
+    )
+    assert "Odd: why it stopped" in result.checks[0].message
