@@ -104,7 +104,9 @@ def judged_record(
     """
     judged = ~kink
     ratio = np.where(judged, error / tolerance, -1.0)
-    worst_flat = int(np.argmax(ratio))
+    # A failing record names a failed entry: the passing entries' ratios can exceed a failed
+    # entry's that is within its tolerance (failed by its second opinion).
+    worst_flat = int(np.argmax(np.where(failed, ratio, -1.0) if failed.any() else ratio))
     index = tuple(int(i) for i in np.unravel_index(worst_flat, expected.shape))
     worst = Entry(arg, index, float(got.ravel()[worst_flat]), float(expected.ravel()[worst_flat]))
     max_abs = float(error[judged].max()) if judged.any() else 0.0
@@ -126,10 +128,23 @@ def judged_record(
         )
     elif n_failed:
         verdict = FAIL
+        if error[worst_flat] > tol_at_worst:
+            why = f"abs error {error[worst_flat]:.3g} > tolerance {tol_at_worst:.3g}"
+        elif kind == NUMERICAL:  # the only way: a kink whose slopes miss the exact gradient
+            why = (
+                f"abs error {error[worst_flat]:.3g} is within the tolerance {tol_at_worst:.3g}, "
+                "but fn kinks within the step and its one-sided slopes there do not bracket the "
+                "expected value"
+            )
+        else:
+            why = (
+                f"abs error {error[worst_flat]:.3g} is within the tolerance {tol_at_worst:.3g}, "
+                "but its second opinion failed"
+            )
         message = (
             f"{what} disagrees with jax.grad at {worst.describe()}: got {fmt(worst.got)}, "
-            f"expected {fmt(worst.expected)} (abs error {error[worst_flat]:.3g} > tolerance "
-            f"{tol_at_worst:.3g}); {n_failed} of {error.size} entries outside tolerance"
+            f"expected {fmt(worst.expected)} ({why}); {n_failed} of {error.size} entries "
+            "failed"
         )
     elif gradient_scale > 0 and detectable > POWER_FRACTION * gradient_scale:
         verdict = INCONCLUSIVE

@@ -4,6 +4,8 @@ raised") or shows only an exception's type."""
 
 from __future__ import annotations
 
+import re
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -122,3 +124,47 @@ def test_a_case_raising_a_message_starting_with_a_newline_shows_its_first_line()
         case("odd", fn=fn, reference=square_sum_jax, args=(X.copy(),)), timeout=None
     )
     assert "Odd: why it stopped" in result.checks[0].message
+
+
+def test_values_that_differ_in_the_last_bit_are_printed_with_digits_that_differ():
+    # Item 18: "fn returned 14 then 14 at the same point".
+    calls = []
+
+    def drifting(x):
+        calls.append(1)
+        return 14.0 + (len(calls) - 1) * 2.0**-49  # 14, then one ulp (2^-49 at 14) more
+
+    result = check(drifting, square_sum_jax, X.copy())
+    (record,) = result.failures()
+    match = re.search(r"fn returned (\S+) then (\S+) at the same point", record.message)
+    assert match, record.message
+    first, second = (float(g) for g in match.groups())
+    assert first == 14.0 and second == 14.0 + 2.0**-49  # each printed back exactly
+
+
+def _relu_sum(x):
+    return float(np.sum(np.maximum(x, 0.0)))
+
+
+def _steeper_relu_sum(x):
+    return jnp.sum(1.05 * jnp.maximum(x, 0.0))
+
+
+@pytest.mark.parametrize("tol", [None, 0.6, {"numerical": 0.6}])
+def test_a_failing_entrys_message_never_contradicts_its_own_numbers(tol):
+    # Item 19: "abs error 0.0474 > tolerance 0.157". x[0] sits within the step of fn's kink and
+    # the reference's slope (1.05) lies outside fn's one-sided slopes (0 and 1): a failure even
+    # where the central quotient (~0.5, error ~0.55) is within a 0.6 tolerance.
+    x = np.array([1e-9, 2.0])
+    result = check(_relu_sum, _steeper_relu_sum, x, tol=tol, checks=("numerical",))
+    (record,) = result.failures()
+    assert record.worst.index == (0,)
+    numbers = re.search(r"abs error (\S+) (>|is within the) tolerance (\S+?)[,)]", record.message)
+    assert numbers, record.message
+    error, relation, tolerance = float(numbers[1]), numbers[2], float(numbers[3])
+    assert error == pytest.approx(0.55, rel=1e-3)
+    if relation == ">":
+        assert error > tolerance
+    else:
+        assert error <= tolerance and tol is not None
+        assert "kinks within the step" in record.message and "do not bracket" in record.message
