@@ -250,6 +250,8 @@ case("c/checks", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4
 case("d/custom", fn=raises_custom, reference=square_sum_jax, args=(np.array([3.0, 4.0]),))
 case("e/second-opinion", fn=raises_in_the_second_opinion, reference=square_sum_jax,
      args=(np.array([3.0, 4.0]),))
+case("e1/tol", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),), tol=-1.0)
+case("e2/step", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),), h=0)
 good("f/good-after")
 """
 
@@ -261,11 +263,13 @@ def test_options_check_rejects_and_custom_base_exceptions_are_that_cases_error(t
     assert "Traceback" not in run.stderr
     found = results(tmp_path)
     verdicts = [found[n]["verdict"] for n in found]
-    assert verdicts == ["pass", "error", "error", "error", "error", "pass"]
+    assert verdicts == ["pass", "error", "error", "error", "error", "error", "error", "pass"]
     assert "centre" in messages(found["b/scheme"])
     assert "hessian" in messages(found["c/checks"])
     assert "Custom: not an Exception" in messages(found["d/custom"])
     assert "raised at h/2" in messages(found["e/second-opinion"])
+    assert "tol must be a number >= 0, got -1.0" in messages(found["e1/tol"])
+    assert "h must be a positive finite number" in messages(found["e2/step"])
     assert "b/scheme" in run.stdout  # the table is printed
 
 
