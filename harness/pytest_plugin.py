@@ -13,6 +13,12 @@
   never runs the cases, and files under ``tests/`` are never read as case files. When nothing is
   collected from paths that hold ``.py`` files, the plugin says which case folders it looked for.
 * ``gradcheck`` fixture: ``assert_check`` for your own tests.
+* Time limits: with ``--gradcheck-timeout SECONDS`` (``gradcheck run -n`` always passes one)
+  each case is checked in a worker process of its own pytest process (harness/suite/worker.py,
+  as ``gradcheck run`` does), which is killed when the limit passes: a case that hangs, swallows
+  every exception, cancels alarms or calls ``os._exit`` is that case's ``error`` and the next
+  case gets a fresh worker. No signal is involved, so the limit holds on Windows and in xdist
+  workers alike. Without the option, cases run in the pytest process (``--pdb`` works there).
 * Parallel runs: under pytest-xdist each case's result travels to the controller with its own
   test report (a ``user_properties`` entry), so a worker that crashes later loses nothing it
   already reported; the controller merges them in collection order, so ``-n 2`` and a serial run
@@ -37,6 +43,7 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover
     from harness.results import CheckResult, CollectionError
     from harness.suite.case import Case
+    from harness.suite.run import CaseRunner
 
 ERRORS_KEY = "gradcheck_collection_errors"
 CASE_IDS_KEY = "gradcheck_case_ids"
@@ -61,6 +68,7 @@ class _State:
         self.errors: list[tuple[str, int | None, str]] = []
         self.started = time.time()
         self.merged: tuple[list[CheckResult], list[CollectionError]] | None = None
+        self.runner: CaseRunner | None = None  # the worker process, with --gradcheck-timeout
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,11 +102,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--gradcheck-timeout",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
-        help="stop a case that runs longer and record it as an error (gradcheck run -n passes "
-        "its --timeout; SIGALRM, so POSIX main threads only; default: no limit)",
+        help="check each case in a worker process, stopped after SECONDS and recorded as an "
+        "error (0: a worker process without a limit; gradcheck run -n passes its --timeout); "
+        "default: in the pytest process, no limit",
     )
     parser.addini(
         "gradcheck_cases",
@@ -106,6 +115,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=["cases"],
         help="folders (relative to the ini file) whose .py files are gradcheck case files",
     )
+
+
+def _seconds(text: str) -> float:
+    """Option type: a time limit in seconds, finite and not negative (0: no limit)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a finite, non-negative number of seconds, got {text!r} (0: no limit)"
+        )
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -211,6 +236,24 @@ def pytest_report_collectionfinish(
     ]
 
 
+def _runner(config: pytest.Config, timeout: float) -> CaseRunner:
+    """This pytest process's case worker (started on first use, stopped at unconfigure)."""
+    state = config.stash[_STATE]
+    if state.runner is None:
+        from harness.suite.run import CaseRunner
+
+        state.runner = CaseRunner(timeout or None)
+    return state.runner
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the case worker, however the session ended."""
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.runner is not None:
+        runner, state.runner = state.runner, None
+        runner.close()
+
+
 class CaseFailed(Exception):
     """Raised by a case item whose check did not pass; carries the result."""
 
@@ -295,18 +338,33 @@ class CaseItem(pytest.Item):
                 (ERROR_PROPERTY, json.dumps([err.path, err.line, err.message]))
             )
             raise pytest.fail.Exception(err.message, pytrace=False)
-        from harness.suite.run import run_limited
-
         scheme = self.config.getoption("gradcheck_scheme")
-        # No limit of its own under pytest unless --gradcheck-timeout gives one.
-        timeout = self.config.getoption("gradcheck_timeout") or None
-        result = run_limited(self.case, timeout=timeout, **({"scheme": scheme} if scheme else {}))
+        overrides = {"scheme": scheme} if scheme else {}
+        timeout = self.config.getoption("gradcheck_timeout")
+        if timeout is None:  # in this process, no limit (as the user's own tests run)
+            from harness.suite.run import run_limited
+
+            result = run_limited(self.case, timeout=None, **overrides)
+        else:
+            result = _runner(self.config, timeout).check(self._info(), **overrides)
         # Sent with this item's report (to the xdist controller at once), not at the end.
         self.user_properties.append(
             (RESULT_PROPERTY, json.dumps([result.to_dict(), result.seconds], allow_nan=False))
         )
         if not result.ok:
             raise CaseFailed(result)
+
+    def _info(self) -> Any:
+        """The case as the worker process finds it again: its file and its name."""
+        from harness.suite.run import CaseInfo
+
+        return CaseInfo(
+            name=self.case.name,
+            source=self.case.source,
+            tags=tuple(self.case.tags),
+            file=str(self.path.resolve()),
+            shown=_shown_path(self.path, self.config),
+        )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
         if isinstance(excinfo.value, CaseFailed):

@@ -60,8 +60,9 @@ def pytest_args(
         args += ["--gradcheck-select", keyword]
     if scheme:
         args += ["--gradcheck-scheme", scheme]
-    if timeout:
-        args += ["--gradcheck-timeout", repr(float(timeout))]
+    # Always: each case is then checked in a worker process of its xdist worker, killed at the
+    # limit (0: no limit), exactly as the serial run checks it.
+    args += ["--gradcheck-timeout", repr(float(timeout or 0))]
     return args + [str(p) for p in paths]
 
 
@@ -95,8 +96,9 @@ def run_parallel(
       workers: number of workers, or "auto".
       keywords: gradcheck run -k texts.
       scheme: a forced finite-difference scheme.
-      timeout: the per-case time limit in seconds (None: no limit); kept on the workers by
-        SIGALRM, so a case can defeat it there (the serial run's worker process cannot be).
+      timeout: the per-case time limit in seconds (None: no limit); each xdist worker checks
+        its cases in a worker process of its own (harness/suite/worker.py) that is killed at the
+        limit, as in the serial run, so no case can defeat it.
 
     Returns:
       (results in collection order, collection errors), as `run_suite` and `collect` give them.

@@ -24,7 +24,7 @@ import numpy as np
 from harness.judge import kinks
 from harness.judge import tolerance as policy
 from harness.judge.differences import one_sided_slopes
-from harness.judge.records import describe_exception, first_non_finite, fmt
+from harness.judge.records import describe_exception, first_non_finite, fmt, returned_kind
 from harness.results import ANALYTIC, ERROR, FAIL, CheckRecord, Entry
 
 if TYPE_CHECKING:
@@ -56,14 +56,23 @@ def check_analytic(
         return [mutation]
     out = _one_per_argument(out, positions)
     if not isinstance(out, tuple | list) or len(out) != len(positions):
-        count = len(out) if isinstance(out, tuple | list) else f"a {type(out).__name__}"
+        if len(positions) == 1:
+            expected = f"a NumPy array for '{wanted}' (or a tuple of one)"
+        else:
+            expected = (
+                f"a tuple or list of {len(positions)} NumPy arrays, one per argument in order "
+                f"({wanted})"
+            )
+        if isinstance(out, tuple | list):
+            came = f"a {type(out).__name__} of {len(out)} item(s)"
+        else:
+            came = returned_kind(out)
         return [
             run.record(
                 ANALYTIC,
                 None,
                 ERROR,
-                f"grad returned {count} array(s) but the case differentiates {len(positions)} "
-                f"argument(s) ({wanted}): return one array per argument, in that order",
+                f"grad must return {expected}; it returned {came}",
             )
         ]
     records = []

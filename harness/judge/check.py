@@ -111,6 +111,7 @@ def check(
       A CheckResult with one record per check and differentiated argument.
     """
     policy.check_scheme(scheme)
+    policy.check_step(h)
     check_mode(mode, probes)
     wanted = _wanted_checks(checks, grad)
     if backprop_reference is not None and wanted == {ANALYTIC}:

@@ -22,6 +22,7 @@ from harness.judge.records import (
     fmt,
     fmt_pair,
     judged_record,
+    returned_kind,
 )
 from harness.results import (
     ERROR,
@@ -45,9 +46,16 @@ def _oracle() -> Any:
 
 def _scalar(out: Any) -> tuple[float, np.dtype] | str:
     """(value, dtype) of a scalar output, or a message saying why it is not one."""
+    if out is None:
+        return "returned None, not a real number (a missing return statement?)"
     arr = np.asarray(out)
+    if arr.dtype.kind == "c":
+        return (
+            f"returned a complex value ({arr.dtype}), not a real number: gradients are checked "
+            "for real scalar functions; return the real quantity (e.g. abs(z)**2 or z.real)"
+        )
     if arr.dtype.kind not in "fiub":
-        return f"returned {type(out).__name__} of dtype {arr.dtype}, not a real number"
+        return f"returned {returned_kind(out)}, not a real number"
     if arr.size != 1:
         return f"returned an array of shape {arr.shape}; a checked function must return a scalar"
     dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)

@@ -136,6 +136,11 @@ def resolve_wrt(
             )
         return chosen
     chosen = _positions(args, names, wrt, "wrt")
+    if not chosen:
+        raise CaseInputError(
+            f"wrt={wrt!r} names no argument, so nothing would be differentiated: name at least "
+            "one argument (by position or name), or leave wrt out for every float array"
+        )
     for i in chosen:
         if i in fixed:
             raise CaseInputError(f"argument '{names[i]}' (position {i}) is in both wrt and data")

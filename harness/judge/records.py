@@ -36,9 +36,28 @@ def fmt_pair(first: float, second: float, joiner: str = " then ") -> str:
     return f"{first!r}{joiner}{second!r}"
 
 
+def returned_kind(out: Any) -> str:
+    """What a function returned, for messages: ``None``, ``a NumPy float32 array of shape (2,)``,
+    ``a JAX array (jaxlib ArrayImpl) of shape (2,)``, ``a str``."""
+    if out is None:
+        return "None"
+    kind = type(out)
+    module = kind.__module__.split(".")[0]
+    shape = getattr(out, "shape", None)
+    dtype = getattr(out, "dtype", None)
+    of = f"{dtype} " if dtype is not None else ""
+    of_shape = f" of shape {tuple(shape)}" if shape is not None else ""
+    if isinstance(out, np.ndarray):
+        return f"a NumPy {of}array{of_shape}"
+    if module in ("jax", "jaxlib"):
+        return f"a JAX {of}array ({module} {kind.__name__}){of_shape}"
+    return f"a {kind.__name__}" if module == "builtins" else f"a {module} {kind.__name__}"
+
+
 def describe_exception(exc: BaseException) -> str:
-    """``Type: first line of the message``."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
+    """``Type: first non-empty line of the message`` (a message may start with a newline)."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    text = next((line for line in lines if line), "")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -85,7 +104,9 @@ def judged_record(
     """
     judged = ~kink
     ratio = np.where(judged, error / tolerance, -1.0)
-    worst_flat = int(np.argmax(ratio))
+    # A failing record names a failed entry: the passing entries' ratios can exceed a failed
+    # entry's that is within its tolerance (failed by its second opinion).
+    worst_flat = int(np.argmax(np.where(failed, ratio, -1.0) if failed.any() else ratio))
     index = tuple(int(i) for i in np.unravel_index(worst_flat, expected.shape))
     worst = Entry(arg, index, float(got.ravel()[worst_flat]), float(expected.ravel()[worst_flat]))
     max_abs = float(error[judged].max()) if judged.any() else 0.0
@@ -107,10 +128,23 @@ def judged_record(
         )
     elif n_failed:
         verdict = FAIL
+        if error[worst_flat] > tol_at_worst:
+            why = f"abs error {error[worst_flat]:.3g} > tolerance {tol_at_worst:.3g}"
+        elif kind == NUMERICAL:  # the only way: a kink whose slopes miss the exact gradient
+            why = (
+                f"abs error {error[worst_flat]:.3g} is within the tolerance {tol_at_worst:.3g}, "
+                "but fn kinks within the step and its one-sided slopes there do not bracket the "
+                "expected value"
+            )
+        else:
+            why = (
+                f"abs error {error[worst_flat]:.3g} is within the tolerance {tol_at_worst:.3g}, "
+                "but its second opinion failed"
+            )
         message = (
             f"{what} disagrees with jax.grad at {worst.describe()}: got {fmt(worst.got)}, "
-            f"expected {fmt(worst.expected)} (abs error {error[worst_flat]:.3g} > tolerance "
-            f"{tol_at_worst:.3g}); {n_failed} of {error.size} entries outside tolerance"
+            f"expected {fmt(worst.expected)} ({why}); {n_failed} of {error.size} entries "
+            "failed"
         )
     elif gradient_scale > 0 and detectable > POWER_FRACTION * gradient_scale:
         verdict = INCONCLUSIVE

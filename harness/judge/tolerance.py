@@ -129,6 +129,18 @@ def check_scheme(scheme: str) -> None:
         raise ValueError(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
 
 
+def check_step(h: object) -> None:
+    """Raise ValueError unless ``h`` is None (the default step) or a positive finite number."""
+    if h is None:
+        return
+    number = isinstance(h, int | float | np.integer | np.floating) and not isinstance(h, bool)
+    if not number or not (np.isfinite(h) and h > 0):
+        raise ValueError(
+            f"h must be a positive finite number (the unscaled step; leave it out for the "
+            f"default), got {h!r}"
+        )
+
+
 def step_scale(x: np.ndarray) -> np.ndarray:
     """max(1, |x_i|) per entry: entry i is perturbed by h times this, so large entries are not
     perturbed below their ulp."""

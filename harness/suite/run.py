@@ -2,14 +2,18 @@
 
 Two ways, one result:
 
-* `CaseRunner` (what the command line uses): the case files are imported and their cases checked
-  in a worker process (harness/suite/worker.py), one request at a time. The parent waits for each
-  with a timeout and never runs case code, so a case that hangs, swallows every exception,
-  cancels alarms or calls ``os._exit`` costs only that case (an ``error``) and a fresh worker.
-* `run_limited` / `run_suite`: in this process, for cases built in memory (a test, a notebook).
-  The limit is SIGALRM where it exists (main thread, POSIX), so a case can defeat it there; an
-  exception that is not the case's verdict (``SystemExit``, a custom ``BaseException``) becomes an
-  ``error`` record all the same.
+* `CaseRunner` (what the command line, ``gradcheck run -n`` and ``pytest --gradcheck-timeout``
+  use): the case files are imported and their cases checked in a worker process
+  (harness/suite/worker.py), one request at a time. The parent waits for each with a timeout and
+  never runs case code, so a case that hangs, swallows every exception, cancels alarms or calls
+  ``os._exit`` costs only that case (an ``error``) and a fresh worker. No signal is needed, so
+  the limit is the same on Windows.
+* `run_limited` / `run_suite`: in this process, for cases built in memory (a test, a notebook,
+  pytest without ``--gradcheck-timeout``, which passes no limit). A limit given here is
+  best-effort SIGALRM (POSIX main thread only; none on Windows), which a case can defeat: for a
+  limit that holds, put the cases in a case file and use the command line. An exception that is
+  not the case's verdict (``SystemExit``, a custom ``BaseException``) becomes an ``error`` record
+  all the same.
 """
 
 from __future__ import annotations
@@ -45,8 +49,8 @@ class CaseTimeout(BaseException):
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise CaseTimeout in the block after ``seconds`` (no limit for None/0, or off the main
-    thread, where signals cannot be delivered).
+    """Raise CaseTimeout in the block after ``seconds``: best effort, for in-process runs only (no
+    limit for None/0, on Windows, or off the main thread, where signals cannot be delivered).
 
     Args:
       seconds: the limit.

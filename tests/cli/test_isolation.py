@@ -252,6 +252,8 @@ case("c/checks", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4
 case("d/custom", fn=raises_custom, reference=square_sum_jax, args=(np.array([3.0, 4.0]),))
 case("e/second-opinion", fn=raises_in_the_second_opinion, reference=square_sum_jax,
      args=(np.array([3.0, 4.0]),))
+case("e1/tol", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),), tol=-1.0)
+case("e2/step", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),), h=0)
 good("f/good-after")
 """
 
@@ -263,11 +265,13 @@ def test_options_check_rejects_and_custom_base_exceptions_are_that_cases_error(t
     assert "Traceback" not in run.stderr
     found = results(tmp_path)
     verdicts = [found[n]["verdict"] for n in found]
-    assert verdicts == ["pass", "error", "error", "error", "error", "pass"]
+    assert verdicts == ["pass", "error", "error", "error", "error", "error", "error", "pass"]
     assert "centre" in messages(found["b/scheme"])
     assert "hessian" in messages(found["c/checks"])
     assert "Custom: not an Exception" in messages(found["d/custom"])
     assert "raised at h/2" in messages(found["e/second-opinion"])
+    assert "tol must be a number >= 0, got -1.0" in messages(found["e1/tol"])
+    assert "h must be a positive finite number" in messages(found["e2/step"])
     assert "b/scheme" in run.stdout  # the table is printed
 
 
@@ -366,3 +370,45 @@ def _running(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "\tZ" in status.read_text())
+
+
+NO_ALARM = """\
+import signal
+for _name in ("SIGALRM", "alarm", "setitimer", "getitimer", "ITIMER_REAL"):
+    if hasattr(signal, _name):
+        delattr(signal, _name)
+"""
+
+HANGS_WITHOUT_ALARM = """
+assert not hasattr(signal, "SIGALRM")  # as on Windows
+
+
+def hangs(x):
+    time.sleep(90)
+    return 25.0
+
+
+case("a/hangs", fn=hangs, reference=square_sum_jax, args=(np.array([3.0, 4.0]),))
+good("b/good")
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "n2"])
+def test_the_time_limit_needs_no_sigalrm(tmp_path, workers):
+    # Item 13: the limit is portable. Every process of the run (the command, its case worker,
+    # pytest-xdist's workers) starts without SIGALRM, alarm or setitimer, as on Windows.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_ALARM)
+    write_case_file(tmp_path, "hangs.py", HANGS_WITHOUT_ALARM)
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "cases", *workers, "--no-report",
+         "--timeout", "4", "--report-dir", "out"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    found = results(tmp_path)
+    assert found["b/good"]["verdict"] == "pass"
+    assert found["a/hangs"]["verdict"] == "error"
+    assert "stopped after 4 s (the per-case time limit)" in messages(found["a/hangs"])

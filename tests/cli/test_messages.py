@@ -32,3 +32,26 @@ def test_a_newline_in_a_case_name_stays_on_its_row():
     lines = table.splitlines()
     assert len(lines) == 3  # header, rule, one row
     assert "two\\nlines\\tand tab" in lines[2]
+
+
+DUPLICATE = """\
+import numpy as np
+from harness import case, oracle, scratch
+case("twice", fn=scratch.function_2, reference=oracle.function_2, args=(np.ones(2),))
+case("twice", fn=scratch.function_2, reference=oracle.function_2, args=(np.ones(2),))
+"""
+
+
+def test_a_file_that_imported_is_never_said_not_to_have_imported(tmp_path, capsys, monkeypatch):
+    # Item 22: a duplicate case name is a collection error of a file that imported fine.
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / "dup.py").write_text(DUPLICATE)
+    monkeypatch.chdir(tmp_path)
+    from harness.cli.main import main
+
+    assert main(["run", "cases", "--no-report", "--report-dir", "out"]) == 1
+    captured = capsys.readouterr()
+    final = captured.out.strip().splitlines()[-1]
+    assert final.startswith("1 passed, 0 failed, 1 collection error(s) in "), final
+    assert "did not import" not in captured.out + captured.err
+    assert "duplicate case name 'twice'" in captured.err and "dup.py:4" in captured.err

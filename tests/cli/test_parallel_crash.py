@@ -90,7 +90,8 @@ def test_gradcheck_run_n_keeps_the_case_whose_worker_crashed(tmp_path):
     assert _verdicts(folder / "out" / "results.json") == EXPECTED
     data = json.loads((folder / "out" / "results.json").read_text())
     (dead,) = [r for r in data["results"] if r["name"] == "square/dies"]
-    assert "crashed" in dead["checks"][0]["message"]
+    # -n checks each case in a worker process of its xdist worker: os._exit ends only that.
+    assert "ended the worker process: exit status 3" in dead["checks"][0]["message"]
     assert "2 passed, 2 failed" in run.stdout
 
 
@@ -103,6 +104,11 @@ def test_pytest_gradcheck_results_keeps_the_case_whose_worker_crashed(tmp_path):
     )  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
     assert _verdicts(folder / "out.json") == EXPECTED
+    # In the xdist worker's own process (no --gradcheck-timeout), os._exit kills the xdist
+    # worker: the case still has its error record.
+    data = json.loads((folder / "out.json").read_text())
+    (dead,) = [r for r in data["results"] if r["name"] == "square/dies"]
+    assert "crashed" in dead["checks"][0]["message"]
 
 
 def test_gradcheck_run_n_keeps_the_time_limit(tmp_path):
@@ -116,3 +122,102 @@ def test_gradcheck_run_n_keeps_the_time_limit(tmp_path):
     data = json.loads((folder / "out" / "results.json").read_text())
     (record,) = data["results"][0]["checks"]
     assert record["verdict"] == "error" and "stopped after 4 s" in record["message"]
+
+
+STUBBORN = """\
+import signal
+import time
+
+import numpy as np
+import jax.numpy as jnp
+from harness import case
+
+
+def square_sum(x):
+    return float(np.sum(x**2))
+
+
+def square_sum_jax(x):
+    return jnp.sum(x**2)
+
+
+def swallows_the_limit(x):
+    end = time.time() + 90
+    while time.time() < end:
+        try:
+            time.sleep(0.05)
+        except BaseException:
+            pass
+    return 25.0
+
+
+def cancels_the_alarm(x):
+    if hasattr(signal, "alarm"):
+        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    time.sleep(90)
+    return 25.0
+
+
+X = np.array([3.0, 4.0])
+case("a/good", fn=square_sum, reference=square_sum_jax, args=(X.copy(),))
+case("b/swallows", fn=swallows_the_limit, reference=square_sum_jax, args=(X.copy(),))
+case("c/cancels", fn=cancels_the_alarm, reference=square_sum_jax, args=(X.copy(),))
+case("d/good", fn=square_sum, reference=square_sum_jax, args=(X.copy(),))
+"""
+
+STUBBORN_EXPECTED = {"a/good": "pass", "b/swallows": "error", "c/cancels": "error",
+                     "d/good": "pass"}  # fmt: skip
+
+
+def _stopped_at(path: Path, seconds: int) -> None:
+    data = json.loads(path.read_text())
+    for r in data["results"]:
+        if r["verdict"] == "error":
+            message = r["checks"][0]["message"]
+            assert f"stopped after {seconds} s (the per-case time limit)" in message, message
+
+
+def test_gradcheck_run_n_limit_cannot_be_defeated_by_the_case(tmp_path):
+    # An xdist worker's SIGALRM could be swallowed or cancelled by the case (90 s each);
+    # the worker process of each xdist worker is killed at the limit instead.
+    folder = _project(tmp_path, STUBBORN)
+    run = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "-n", "2", "--no-report", "--timeout", "4",
+         "--report-dir", "out"],
+        cwd=folder, env=_env(), capture_output=True, text=True, timeout=100,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert _verdicts(folder / "out" / "results.json") == STUBBORN_EXPECTED
+    _stopped_at(folder / "out" / "results.json", 4)
+
+
+def test_pytest_gradcheck_timeout_checks_cases_in_a_worker_process(tmp_path):
+    # Serial pytest: the same worker process. os._exit in a case ends the worker, not pytest
+    # (in the pytest process it would end pytest itself, with no results file).
+    folder = _project(tmp_path, CASES)
+    (folder / "cases" / "stubborn.py").write_text(STUBBORN)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *PLUGIN, "-p", "no:randomly", "-p", "no:cacheprovider",
+         "--gradcheck-timeout", "4", "--gradcheck-results", "out.json", "cases"],
+        cwd=folder, env=_env(), capture_output=True, text=True, timeout=100,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert _verdicts(folder / "out.json") == {**EXPECTED, **STUBBORN_EXPECTED}
+    data = json.loads((folder / "out.json").read_text())
+    (dies,) = [r for r in data["results"] if r["name"] == "square/dies"]
+    assert "ended the worker process: exit status 3" in dies["checks"][0]["message"]
+    assert "4 failed, 4 passed" in run.stdout  # every case reported; pytest itself survived
+
+
+def test_pytest_gradcheck_timeout_rejects_a_limit_that_is_not_one(tmp_path):
+    folder = _project(tmp_path)
+    for bad in ("inf", "nan", "-1", "soon"):
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", *PLUGIN, "-p", "no:cacheprovider",
+             "--gradcheck-timeout", bad, "cases"],
+            cwd=folder, env=_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 4, run.stdout + run.stderr  # pytest's usage error
+        assert "--gradcheck-timeout: expected a" in run.stderr and repr(bad) in run.stderr
+        assert "Traceback" not in run.stderr

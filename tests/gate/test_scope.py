@@ -84,6 +84,8 @@ def test_a_gate_that_compares_less_than_the_baseline_fails_unless_partial(projec
     code, out = gate(capsys, *argv)
     assert code == 1, out
     assert "not run" in out and "compared 5 of the baseline's 10 checks" in out
+    code, out = gate(capsys, *argv, "--strict")  # the issue: exit 0 with --strict too
+    assert code == 1 and "not run" in out, out
     code, out = gate(capsys, *argv, "--partial")
     assert code == 0, out
     assert "compared 5 of the baseline's 10 checks" in out and "5 not run" in out

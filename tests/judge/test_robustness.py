@@ -171,12 +171,13 @@ def test_output_shapes_that_differ_between_fn_and_reference():
 @pytest.mark.parametrize(
     ("grad", "needle"),
     [
-        (lambda a, b: (2 * a,), "returned 1 array(s) but the case differentiates 2"),
-        (lambda a, b: (2 * a, 2 * b, 2 * b), "returned 3 array(s)"),
+        (lambda a, b: (2 * a,), "must return a tuple or list of 2 NumPy arrays, one per "
+         "argument in order (a, b); it returned a tuple of 1 item(s)"),
+        (lambda a, b: (2 * a, 2 * b, 2 * b), "; it returned a tuple of 3 item(s)"),
         (lambda a, b: (2 * a, np.zeros(3)), "has shape (3,) but b has shape (2,)"),
-        (lambda a, b: 2 * a, "returned a ndarray"),
+        (lambda a, b: 2 * a, "; it returned a NumPy float64 array of shape (2,)"),
     ],
-)
+)  # fmt: skip
 def test_grad_with_wrong_number_or_shape_of_arrays(grad, needle):
     def fn(a, b):
         return np.sum(a**2) + np.sum(b**2)
