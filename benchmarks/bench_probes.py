@@ -208,37 +208,67 @@ def jax_tools(args: tuple):
     return run
 
 
-def power_table(args: tuple, taus: dict, seeds: int, torch_run, jax_run) -> dict:
-    """Fraction of seeds each tool catches a planted single-entry error of c * tau."""
-    table: dict = {}
-    for name in NAMES:
-        pos = NAMES.index(name)
-        index = ENTRIES[name]
-        flat = int(np.ravel_multi_index(index, args[pos].shape))
-        for c in FACTORS:
-            size = c * taus[name]
-            fn = planted_fn(pos, index, size, args)
-            row = {}
-            for label, k in (("probes k=20", 20), ("probes k=4", 4)):
-                caught = 0
-                for seed in range(seeds):
-                    rec = next(
-                        r
-                        for r in probe_check(args, fn, k, seed).checks
-                        if r.check == NUMERICAL and r.arg == name
-                    )
-                    caught += rec.verdict == FAIL and rec.worst.index == index
-                row[label] = caught / seeds
-            if torch_run is not None:
-                row["torch fast_mode"] = (
-                    sum(not torch_run(pos, flat, size, s) for s in range(seeds)) / seeds
-                )
-            row["jax check_grads"] = (
-                sum(not jax_run(pos, flat, size, s) for s in range(seeds)) / seeds
+def power_cell(
+    args: tuple, name: str, c: float, tau: float, seeds: int, torch_run, jax_run
+) -> dict:
+    """Fraction of seeds each tool catches a planted error of c * tau in one entry of `name`."""
+    pos = NAMES.index(name)
+    index = ENTRIES[name]
+    flat = int(np.ravel_multi_index(index, args[pos].shape))
+    size = c * tau
+    fn = planted_fn(pos, index, size, args)
+    row = {}
+    for label, k in (("probes k=20", 20), ("probes k=4", 4)):
+        caught = 0
+        for seed in range(seeds):
+            rec = next(
+                r
+                for r in probe_check(args, fn, k, seed).checks
+                if r.check == NUMERICAL and r.arg == name
             )
-            table[f"{name} c={c:g}"] = row
-            print(name, c, row, flush=True)
-    return table
+            caught += rec.verdict == FAIL and rec.worst.index == index
+        row[label] = caught / seeds
+    if torch_run is not None:
+        row["torch fast_mode"] = (
+            sum(not torch_run(pos, flat, size, s) for s in range(seeds)) / seeds
+        )
+    row["jax check_grads"] = sum(not jax_run(pos, flat, size, s) for s in range(seeds)) / seeds
+    print(name, c, row, flush=True)
+    return row
+
+
+_TOOLS: dict = {}
+
+
+def _cell_in_worker(job: tuple) -> dict:
+    """One cell (or, for name None, the correct network) in a worker process: the network and
+    the tools are built once per process."""
+    name, c, tau, seeds = job
+    if not _TOOLS:
+        args = network()
+        tool = torch_tools(args)
+        _TOOLS.update(args=args, torch=tool[0] if tool else None, jax=jax_tools(args))
+    t = _TOOLS
+    if name is None:
+        return correct_passes(t["args"], seeds, t["torch"], t["jax"])
+    return power_cell(t["args"], name, c, tau, seeds, t["torch"], t["jax"])
+
+
+def power_table_parallel(taus: dict, seeds: int, jobs: int) -> tuple[dict, dict]:
+    """The power table and the correct network's pass rates, cells spread over `jobs` spawned
+    processes (each cell is still one tool run after another, seed after seed)."""
+    import concurrent.futures
+    import multiprocessing
+
+    cells = [(name, c, taus[name], seeds) for name in NAMES for c in FACTORS]
+    cells.append((None, 0.0, 0.0, seeds))
+    context = multiprocessing.get_context("spawn")  # JAX does not survive a fork
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        rows = list(pool.map(_cell_in_worker, cells))
+    table = {
+        f"{name} c={c:g}": row for (name, c, _, _), row in zip(cells[:-1], rows[:-1], strict=True)
+    }
+    return table, rows[-1]
 
 
 def correct_passes(args: tuple, seeds: int, torch_run, jax_run) -> dict:
@@ -299,12 +329,13 @@ def time_part(args: tuple, full_seconds: float, repeats: int, torch_run, jax_run
     return {"times": times, "scaling": scaling, "time_load": _load()}
 
 
-def power_part(args: tuple, taus: dict, seeds: int, torch_run, jax_run) -> dict:
+def power_part(taus: dict, seeds: int, jobs: int, args: tuple) -> dict:
     """The power table, each tool's pass rate on the correct network, and the evaluations."""
     print("power table ...", flush=True)
+    table, passes = power_table_parallel(taus, seeds, jobs)
     return {
-        "power": power_table(args, taus, seeds, torch_run, jax_run),
-        "correct_passes": correct_passes(args, seeds, torch_run, jax_run),
+        "power": table,
+        "correct_passes": passes,
         "evaluations": {k: probe_evaluations(args, k) for k in (20, 4)},
         "seeds": seeds,
         "power_load": _load(),
@@ -325,6 +356,9 @@ def main() -> None:
         default="all",
         help="measure only the timings or only the power table, keeping the other part of "
         "probes.json (each part is measured in one run; PROBES.md says when each ran)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="processes for the power table's cells (default 2)"
     )
     options = parser.parse_args()
     args = network()
@@ -352,7 +386,7 @@ def main() -> None:
     if options.part in ("all", "time"):
         payload.update(time_part(args, full_seconds, options.repeats, torch_run, jax_run))
     if options.part in ("all", "power"):
-        payload.update(power_part(args, payload["taus"], options.seeds, torch_run, jax_run))
+        payload.update(power_part(payload["taus"], options.seeds, options.jobs, args))
     write_atomic(stored, json.dumps(payload, indent=2, sort_keys=True) + "\n")
     write_atomic(HERE / "PROBES.md", render(payload))
 
