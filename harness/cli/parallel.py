@@ -112,7 +112,8 @@ def run_parallel(
         import xdist  # noqa: F401  (provides pytest's -n)
     except ImportError as exc:
         raise UsageError(
-            f'-n needs pytest and pytest-xdist ({exc}); install them: pip install -e ".[test]"'
+            f"-n needs pytest and pytest-xdist ({exc}); install them: pip install pytest "
+            'pytest-xdist (in a checkout: pip install -e ".[test]")'
         ) from None
     collector = _Collector()
     argv = pytest_args(paths, workers, keywords, scheme, timeout)
