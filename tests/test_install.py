@@ -93,4 +93,9 @@ def test_init_then_run_passes_in_an_empty_folder(venv, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed, 0 failed" in run.stdout
     assert (tmp_path / "reports" / "latest" / "results.json").is_file()
+    # The report is opt-in: a plain run writes none and says how to get one.
+    assert not (tmp_path / "reports" / "latest" / "report.html").exists()
+    assert "gradcheck run --report" in run.stdout
+    reported = _run([gradcheck, "run", "--report"], tmp_path)
+    assert reported.returncode == 0, reported.stdout + reported.stderr
     assert (tmp_path / "reports" / "latest" / "report.html").is_file()
