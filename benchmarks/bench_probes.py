@@ -391,20 +391,39 @@ def main() -> None:
     write_atomic(HERE / "PROBES.md", render(payload))
 
 
+NO_POWER = """## Power
+
+Not measured with this version of the script yet: `--part power` (100 seeds) adds it.
+"""
+
+
+def _render_power(p: dict, taus: str) -> str:
+    tools = list(next(iter(p["power"].values())))
+    rows = [[cell, *[f"{row[t]:.2f}" for t in tools]] for cell, row in p["power"].items()]
+    rows.append(["correct network passes", *[f"{p['correct_passes'][t]:.2f}" for t in tools]])
+    ev = {str(k): v for k, v in p.get("evaluations", {}).items()}
+    return f"""## Power: fraction of {p["seeds"]} seeds that catch one wrong entry of c × tau
+
+tau is the full check's per-entry tolerance ({taus}).
+gradcheck's probes must also name the entry to count. fn evaluations per check of the correct
+network: probes k=20 {ev.get("20", "?")}, probes k=4 {ev.get("4", "?")} (torch's fast mode: 2 per
+input, 8 here; a probe that disagrees adds the bisection's evaluations).
+
+{tabulate(rows, headers=["planted", *tools], tablefmt="github")}
+"""
+
+
 def render(p: dict) -> str:
     times = p["times"]
     time_rows = [
         [k, f"{v:.4g}", f"{times['full mode (per entry)'] / v:.3g}"] for k, v in times.items()
     ]
-    tools = list(next(iter(p["power"].values())))
-    power_rows = [[cell, *[f"{row[t]:.2f}" for t in tools]] for cell, row in p["power"].items()]
-    power_rows.append(["correct network passes", *[f"{p['correct_passes'][t]:.2f}" for t in tools]])
-    ev = {str(k): v for k, v in p.get("evaluations", {}).items()}
+    taus = ", ".join(f"{k} {v:.3g}" for k, v in p["taus"].items())
+    power = _render_power(p, taus) if p.get("power") else NO_POWER
     scale_rows = [
         [r["n"], f"{r['floor']:.3g}", f"{r['warm']:.3g}", f"{r['floor'] / r['warm']:.0f}"]
         for r in p["scaling"]
     ]
-    taus = ", ".join(f"{k} {v:.3g}" for k, v in p["taus"].items())
     headers = ["parameters", "2n floor s", "probes warm s", "floor / probes"]
     scale_table = tabulate(scale_rows, headers=headers, tablefmt="github")
     return f"""# Probe mode: benchmark results
@@ -419,15 +438,7 @@ separate runs (`--part time|power`); each is one run, and the load average at it
 
 {tabulate(time_rows, headers=["what", "seconds", "full mode / this"], tablefmt="github")}
 
-## Power: fraction of {p["seeds"]} seeds that catch one wrong entry of c × tau
-
-tau is the full check's per-entry tolerance ({taus}).
-gradcheck's probes must also name the entry to count. fn evaluations per check of the correct
-network: probes k=20 {ev.get("20", "?")}, probes k=4 {ev.get("4", "?")} (torch's fast mode: 2 per
-input, 8 here; a probe that disagrees adds the bisection's evaluations).
-
-{tabulate(power_rows, headers=["planted", *tools], tablefmt="github")}
-
+{power}
 ## Scaling (warm probe check, k = 20)
 
 {scale_table}
