@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--version", action=_Version, help="print gradcheck's version and exit"
-    )
+    parser.add_argument("--version", action=_Version, help="print gradcheck's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for module in SUBCOMMANDS:

@@ -156,9 +156,7 @@ def results_table(
     widths = None
     if case_width and "case" in headers:
         widths = [case_width if h == "case" else None for h in headers]
-    return tabulate(
-        rows, headers=headers, tablefmt=fmt, disable_numparse=True, maxcolwidths=widths
-    )
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True, maxcolwidths=widths)
 
 
 def fitting_columns(
