@@ -230,7 +230,7 @@ def _numerical_records(
 ) -> list[CheckRecord]:
     """The numerical check of every differentiated argument, in position order: probes where the
     mode asks for them, the full per-entry check elsewhere (and wherever a probe's disagreement
-    could not be traced to entries)."""
+    could not be traced to entries: only that argument's)."""
     args = run.args
     if mode == "full" or (mode == "auto" and numerical_gradient is not None):
         probed: list[int] = []
@@ -241,8 +241,11 @@ def _numerical_records(
     if probed:
         size = sum(int(args[p].size) for p in probed)
         progress.step(NUMERICAL, ", ".join(run.names[p] for p in probed), size, 2 * probes)
-    found = check_probes(run, probed, exact, h, fn_value, ref_value, probes, seed) if probed else {}
-    untraced = found is None
+    found, unassigned = (
+        check_probes(run, probed, exact, h, fn_value, ref_value, probes, seed)
+        if probed
+        else ({}, 0)
+    )
     routine = numerical_gradient or _scratch.numerical_gradient
     batched = batched and numerical_gradient is None
     own: RoutineStep | None = getattr(routine, "gradcheck_step", None)
@@ -255,7 +258,7 @@ def _numerical_records(
     routine_scheme, routine_h = (own.scheme, own.h) if own else (scheme, h)
     records = []
     for pos in positions:
-        if found and pos in found:
+        if pos in found:
             records.append(found[pos])
             continue
         size = int(args[pos].size)
@@ -272,9 +275,17 @@ def _numerical_records(
             batched,
             scaled_steps=own.scaled if own else True,
         )
-        if untraced and pos in probed:
-            note = "a probe disagreed and was not traced to entries, so every entry was checked"
-            full = replace(full, details={**full.details, "mode": "probe", "full_check": note})
+        if pos in probed:
+            note = (
+                "a probe disagreed and the disagreement was not traced to entries, so every "
+                "entry was checked"
+            )
+            full = replace(
+                full,
+                evaluations=full.evaluations + unassigned,
+                details={**full.details, "mode": "probe", "full_check": note},
+            )
+            unassigned = 0
         records.append(full)
     return records
 

@@ -13,7 +13,7 @@ import numpy as np
 from harness.judge import tolerance as policy
 from harness.judge.differences import evaluate
 from harness.judge.entries import EntryJudgement, judge_entries
-from harness.judge.probes import Prober, Space, probe
+from harness.judge.probes import ProbeOutcome, Prober, Space, probe
 from harness.judge.records import POWER_FRACTION
 from harness.results import INCONCLUSIVE, NUMERICAL, PASS, CheckRecord, Entry
 
@@ -37,9 +37,10 @@ def check_probes(
     ref_value: float,
     k: int,
     seed: int,
-) -> dict[int, CheckRecord] | None:
-    """Probe mode over these arguments jointly: records per position, or None when a probe
-    disagreed and could not be traced to entries (the caller then runs the full per-entry check).
+) -> tuple[dict[int, CheckRecord], int]:
+    """Probe mode over these arguments jointly: a record for every position the probes settle. A
+    position left out is one whose disagreement could not be traced to entries, or whose entries
+    passed while its other probes still disagree: the caller runs the full per-entry check there.
 
     Args:
       run: the check's context.
@@ -52,7 +53,7 @@ def check_probes(
       seed: their seed.
 
     Returns:
-      Records by position, or None.
+      (records by position, the probes' evaluations when no record carries them).
     """
     arrays = [run.args[p] for p in positions]
     units = {p: policy.step(h, run.args[p].dtype, "central") for p in positions}
@@ -83,23 +84,16 @@ def check_probes(
     try:
         outcome = probe(prober, k, seed, judge_leaves)
     except Exception:  # the case's own code raised: the full check says where
-        return None
+        return {}, 0
     finally:
         run.snapshot.restore()
-    failed = any(judged.failed.any() for _, judged in outcome.judged.values())
-    explained = failed or any(judged.kink.any() for _, judged in outcome.judged.values())
-    if not outcome.traced or (not outcome.agreed and not explained):
-        return None
-    if outcome.more and not failed:
-        return None  # kinks found, and more disagreement behind them: every entry decides
-    if any(j.non_finite is not None for _, j in outcome.judged.values()):
-        return None
     names = ", ".join(run.names[p] for p in positions)
     records: dict[int, CheckRecord] = {}
+    settled = [which for which in range(len(positions)) if _settled(outcome, which)]
     for which, pos in enumerate(positions):
+        if which not in settled:
+            continue  # this argument gets the full per-entry check
         readings = outcome.readings_of(which)
-        if which not in outcome.judged and any(r.disagrees for r in readings):
-            return None  # an argument's own probes disagree and no entry was judged
         ratios = [abs(r.residual) / r.tolerance for r in readings if r.tolerance > 0]
         worst = int(np.argmax(ratios)) if ratios else 0
         x = run.args[pos]
@@ -121,7 +115,7 @@ def check_probes(
             "dtype": str(x.dtype),
             "scheme": "central",
             "h": units[pos],
-            "evaluations": outcome.evaluations if which == 0 else 0,
+            "evaluations": outcome.evaluations if which == settled[0] else 0,
         }
         if which in outcome.judged:
             numeric, judged = outcome.judged[which]
@@ -164,7 +158,26 @@ def check_probes(
             **common,
         )
         records[pos] = _power_check(record, detectable, run.gradient_scale)
-    return records
+    return records, 0 if settled else outcome.evaluations
+
+
+def _settled(outcome: ProbeOutcome, which: int) -> bool:
+    """Whether the probes settle one argument's verdict: it agreed; or an entry they found fails;
+    or every disagreement was traced to entries that the full check's rules judged, and fresh
+    probes through its other entries agree."""
+    if which in outcome.untraced:
+        return False
+    if which not in outcome.judged:
+        return not any(r.disagrees for r in outcome.readings_of(which))
+    judged = outcome.judged[which][1]
+    if judged.non_finite is not None:
+        return False
+    if judged.failed.any():
+        return True
+    if which in outcome.more:
+        return False  # entries found pass, and more disagreement lies behind them
+    confirmed = outcome.confirmed.get(which)
+    return confirmed is not None and not any(r.disagrees for r in confirmed)
 
 
 def _power_check(record: CheckRecord, detectable: float, scale: float) -> CheckRecord:

@@ -20,8 +20,11 @@ Localisation. A probe that disagrees is bisected: v restricted to halves of the 
 probed again, down the halves that still disagree, to single entries (O(d log2 n) evaluations for
 d bad entries). A single entry is judged exactly as in the full check (`entries.judge_entries`:
 tolerance, kinks, jumps, second opinion), so probe and full mode give the same verdict on it.
-Kinks crossed by the joint move localise the same way; a probe whose disagreement cannot be
-traced to entries falls back to the full per-entry check. Nothing widens a tolerance.
+Kinks crossed by the joint move localise the same way. A disagreement at the tolerance's edge
+(the probe disagrees, neither half alone does) follows the worse half, so the entries behind it
+are judged too. When the entries found pass, fresh probes through the argument's other entries
+must agree before it passes; an argument whose disagreement cannot be traced to entries gets the
+full per-entry check, and only that argument. Nothing widens a tolerance.
 """
 
 from __future__ import annotations
@@ -54,26 +57,29 @@ def check_mode(mode: str, probes: int) -> None:
         raise ValueError(f"probes must be a positive int, got {probes!r}")
 
 
-# The direction stream of the probes (seeded by the check's seed).
+# The direction streams of the probes (seeded by the check's seed): the first probes, and the fresh
+# ones that confirm an argument whose localised entries passed.
 PROBE_STREAM = 2_000_003
+CONFIRM_STREAM = 2_000_029
 # Localisation stops after this many entries, or this many evaluations per probed entry count.
 MAX_LEAVES = 8
 MAX_BISECTION_EVALUATIONS = 2_000
 
 
 @functools.lru_cache(maxsize=8)
-def rademacher(n: int, k: int, seed: int) -> np.ndarray:
+def rademacher(n: int, k: int, seed: int, stream: int = PROBE_STREAM) -> np.ndarray:
     """k seeded directions of n signs +-1 (read-only, cached: a warm check does not redraw).
 
     Args:
       n: coordinates.
       k: directions.
       seed: the check's seed.
+      stream: which of the probes' streams.
 
     Returns:
       A float64 array of shape (k, n).
     """
-    rng = np.random.default_rng([int(seed), PROBE_STREAM])
+    rng = np.random.default_rng([int(seed), int(stream)])
     v = rng.choice(np.array([-1.0, 1.0]), size=(k, n))
     v.flags.writeable = False
     return v
@@ -228,11 +234,19 @@ class ProbeOutcome:
     leaves: dict[int, list[tuple[int, ...]]]  # argument number -> entries localised
     # argument number -> (numerical gradient at its leaves, their per-entry judgement)
     judged: dict[int, tuple[np.ndarray, EntryJudgement]]
-    traced: bool  # every disagreement was traced to judged entries (or to MAX_LEAVES of them)
-    more: bool = False  # localisation stopped at MAX_LEAVES entries with more disagreeing
+    # arguments whose disagreement could not be traced to entries (not finite, or too costly)
+    untraced: set[int] = field(default_factory=set)
+    # arguments where localisation stopped at MAX_LEAVES entries with more disagreeing
+    more: set[int] = field(default_factory=set)
+    # argument number -> fresh probes through its entries but the localised ones (taken when
+    # every localised entry passed: they, not the first probes, speak for the rest)
+    confirmed: dict[int, list[Reading]] = field(default_factory=dict)
 
     def readings_of(self, which: int) -> list[Reading]:
-        """The probes that speak for one argument: its own where they were taken, else the joint."""
+        """The probes that speak for one argument: the confirming ones, else its own where they
+        were taken, else the joint ones."""
+        if which in self.confirmed:
+            return self.confirmed[which]
         return self.blocks.get(which, self.readings)
 
 
@@ -244,7 +258,8 @@ def probe(
 ) -> ProbeOutcome:
     """k Rademacher probes through every argument at once; when one disagrees, each argument is
     probed alone (the same signs on its coordinates) and its disagreeing probes are bisected down
-    to the entries behind them.
+    to the entries behind them. Entries found are judged; where all of an argument's pass, k fresh
+    probes through its other entries say whether anything else disagrees.
 
     Args:
       prober: the probes' fn, space and prediction.
@@ -261,31 +276,49 @@ def probe(
     readings = prober.read(signs)
     evaluations = 2 * k
     agreed = not any(r.disagrees for r in readings)
-    outcome = ProbeOutcome(agreed, readings, evaluations, {}, {}, {}, True)
+    outcome = ProbeOutcome(agreed, readings, evaluations, {}, {}, {})
     if agreed:
         return outcome
+    masks = []
     for which in range(len(space.arrays)):
         mask = np.zeros(n, dtype=bool)
         mask[space.bounds[which] : space.bounds[which + 1]] = True
+        masks.append(mask)
         if len(space.arrays) == 1:
             block = readings
         else:
             block = prober.read(signs * mask)
             outcome.evaluations += 2 * k
         outcome.blocks[which] = block
-        _localise(prober, signs * mask, block, outcome)
-        if not outcome.traced:
-            return outcome
+        if not _localise(prober, which, signs * mask, block, outcome):
+            outcome.untraced.add(which)
+            outcome.leaves.pop(which, None)
     for which, entries in outcome.leaves.items():
-        outcome.judged[which] = judge_leaves(which, entries)
-        outcome.evaluations += outcome.judged[which][1].evaluations
+        judged = judge_leaves(which, entries)
+        outcome.judged[which] = judged
+        outcome.evaluations += judged[1].evaluations
+        if judged[1].failed.any() or judged[1].non_finite is not None or which in outcome.more:
+            continue
+        rest = masks[which].copy()
+        for index in entries:
+            rest[
+                int(space.bounds[which])
+                + int(np.ravel_multi_index(index, space.arrays[which].shape))
+            ] = False
+        fresh = np.asarray(rademacher(n, k, int(seed), CONFIRM_STREAM)) * rest
+        outcome.confirmed[which] = prober.read(fresh)
+        outcome.evaluations += 2 * k
     return outcome
 
 
 def _localise(
-    prober: Prober, signs: np.ndarray, readings: list[Reading], outcome: ProbeOutcome
-) -> None:
-    """Bisect every disagreeing probe of one argument down to entries (into ``outcome``)."""
+    prober: Prober, which: int, signs: np.ndarray, readings: list[Reading], outcome: ProbeOutcome
+) -> bool:
+    """Bisect every disagreeing probe of one argument down to entries (into ``outcome``).
+
+    Returns:
+      Whether every disagreement was traced to entries (or to MAX_LEAVES of them).
+    """
     space = prober.space
     excluded = np.zeros(signs.shape[1], dtype=bool)
     found_here = 0
@@ -302,25 +335,26 @@ def _localise(
                 if not reading.disagrees:
                     break
             if not reading.finite:
-                outcome.traced = False
-                return
+                return False
             if found_here >= MAX_LEAVES:
-                outcome.more = True  # enough entries named; more lie behind this probe
-                return
+                outcome.more.add(which)  # enough entries named; more lie behind this probe
+                return True
             found, spent = _bisect(prober, v, reading)
             outcome.evaluations += spent
             if not found:
-                outcome.traced = False
-                return
+                return False
             for flat in found:
                 excluded[flat] = True
                 found_here += 1
-                which, index = space.locate(flat)
+                _, index = space.locate(flat)
                 outcome.leaves.setdefault(which, []).append(index)
+    return True
 
 
 def _bisect(prober: Prober, v: np.ndarray, reading: Reading) -> tuple[list[int], int]:
-    """The coordinates behind a disagreeing probe, by bisection (worst half first).
+    """The coordinates behind a disagreeing probe, by bisection (worst half first). Where neither
+    half of a disagreeing set disagrees alone (the residual sits at the tolerance's edge, or is
+    split between the halves), the worse half is followed, so the search always ends at entries.
 
     Returns:
       (flat coordinates found, evaluations spent).
@@ -342,9 +376,20 @@ def _bisect(prober: Prober, v: np.ndarray, reading: Reading) -> tuple[list[int],
             row[half] = v[half]
         readings = prober.read(rows)
         spent += 4
-        for half, part in zip(halves, readings, strict=True):
-            if part.disagrees:
-                ratio = abs(part.residual) / part.tolerance if part.finite else np.inf
-                heapq.heappush(heap, (-ratio, counter, half))
-                counter += 1
+        parts = [(half, part) for half, part in zip(halves, readings, strict=True)]
+        followed = [(half, part) for half, part in parts if part.disagrees]
+        if not followed:
+            followed = [max(parts, key=lambda hp: _ratio(hp[1]))]
+        for half, part in followed:
+            heapq.heappush(heap, (-_ratio(part), counter, half))
+            counter += 1
     return found, spent
+
+
+def _ratio(reading: Reading) -> float:
+    """|residual| / tolerance (infinite when not finite, or beyond a zero tolerance)."""
+    if not reading.finite:
+        return float("inf")
+    if reading.tolerance > 0:
+        return abs(reading.residual) / reading.tolerance
+    return 0.0 if reading.residual == 0 else float("inf")

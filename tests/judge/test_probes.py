@@ -245,3 +245,80 @@ def test_cli_fast_flag_is_probe_mode(tmp_path):
     payload = json.loads((tmp_path / "results.json").read_text())
     modes = {c["details"].get("mode") for r in payload["results"] for c in r["checks"]}
     assert "probe" in modes
+
+
+# --- disagreements that bisection cannot follow by disagreement alone ------------------------
+
+
+def _split_error_loss(base, entries, size):
+    """The two-layer loss with a gradient error of `size` at each of `entries` (flat) of W1, whose
+    point is `base`."""
+    base = base.copy()
+
+    def loss(W1, b1, W2, b2, x, t):
+        moved = (W1 - base).ravel()
+        return scratch.two_layer_loss(W1, b1, W2, b2, x, t) + size * float(moved[entries].sum())
+
+    return loss
+
+
+@pytest.mark.parametrize(("size", "verdict"), [(0.6e-5, PASS), (1.5e-5, FAIL)])
+def test_an_error_split_below_the_tolerance_is_followed_to_entries_not_to_every_entry(
+    size, verdict
+):
+    # tol=1e-5 for numerical checks: an entry fails when its error exceeds 1e-5 (every W1 entry
+    # below 1, so every step is h and the probes' tolerance is 1e-5 h). Two entries of W1 in
+    # different halves, each off by `size`: their sum disagrees along probes whose signs agree on
+    # both, neither half does alone at 0.6e-5. The worse half is followed to an entry, which the
+    # full check's rules judge; fresh probes through the rest decide the others. The verdict is
+    # the full check's (pass at 0.6e-5, fail at 1.5e-5) without checking every entry.
+    args = list(_small_net())
+    args[0] = args[0] * (0.9 / np.abs(args[0]).max())
+    fn = _split_error_loss(args[0], [3, 30], size)
+    verdicts = {}
+    for mode in ("full", "probe"):
+        result = check(
+            fn,
+            oracle.two_layer_loss,
+            *args,
+            mode=mode,
+            wrt=(0,),
+            tol={"numerical": 1e-5},
+            seed=1,
+            checks=("numerical",),
+        )
+        verdicts[mode] = _numerical(result)["W1"]
+    assert verdicts["full"].verdict == verdicts["probe"].verdict == verdict
+    probed = verdicts["probe"]
+    assert probed.details["mode"] == "probe" and "full_check" not in probed.details
+    assert "localised to" in probed.message
+    assert probed.worst.index in ((0, 3), (6, 0))  # flat 3 and 30 of the (8, 5) W1
+
+
+def test_only_the_argument_whose_disagreement_is_untraced_gets_every_entry_checked():
+    # A kink in every entry of W1 at once (|sum of W1's move| in fn and in the reference): every
+    # joint probe crosses it, bisection names kinked entries until MAX_LEAVES and more lie behind
+    # them, so W1 gets the full per-entry check. b1, W2 and b2 keep their probe records.
+    args = _small_net()
+    base = args[0].copy()
+
+    def fn(W1, b1, W2, b2, x, t):
+        return scratch.two_layer_loss(W1, b1, W2, b2, x, t) + abs(float((W1 - base).sum()))
+
+    def reference(W1, b1, W2, b2, x, t):
+        import jax.numpy as jnp
+
+        return oracle.two_layer_loss(W1, b1, W2, b2, x, t) + jnp.abs(jnp.sum(W1 - base))
+
+    verdicts = {}
+    for mode in ("full", "probe"):
+        result = check(fn, reference, *args, mode=mode, wrt=PARAMS, checks=("numerical",))
+        verdicts[mode] = _numerical(result)
+    probed = verdicts["probe"]
+    assert {a: r.verdict for a, r in probed.items()} == {
+        a: r.verdict for a, r in verdicts["full"].items()
+    }
+    assert "full_check" in probed["W1"].details
+    assert probed["W1"].evaluations >= 2 * args[0].size
+    for name in ("b1", "W2", "b2"):
+        assert probed[name].details["mode"] == "probe" and "full_check" not in probed[name].details
