@@ -9,6 +9,10 @@ what a serial one does.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,7 +57,7 @@ def pytest_args(
     # twice under two names.
     args = ["-p", "no:gradcheck", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider"]
     args += ["-p", "no:benchmark"]  # pytest-benchmark, if installed, warns under xdist
-    args += ["-n", workers, "-q", "--tb=no", "--continue-on-collection-errors"]
+    args += ["-n", workers, "-q", "--tb=no", "--continue-on-collection-errors", "-p", "no:warnings"]
     for path in paths:
         args += ["--gradcheck-cases", str(path)]
     for keyword in keywords or ():
@@ -67,11 +71,29 @@ def pytest_args(
 
 
 class _Collector:
-    """A pytest plugin object that picks up the merged results when pytest shuts down."""
+    """A pytest plugin object that shows each case as its report reaches the controller, and
+    picks up the merged results when pytest shuts down."""
 
-    def __init__(self) -> None:
+    def __init__(self, display: Any = None) -> None:
         self.results: list[CheckResult] = []
         self.errors: list[CollectionError] = []
+        self.display = display
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        from harness.pytest_plugin import RESULT_PROPERTY
+
+        if self.display is None or report.when != "call" and not report.failed:
+            return
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                data, seconds = json.loads(value)
+                self.display.result(CheckResult.from_dict(data, seconds))
+                return
+        if report.failed:  # no result: a crashed worker or a duplicate case
+            text = str(report.longrepr or "").strip().splitlines()
+            name = report.nodeid.rpartition("::")[2]
+            notes = [text[-1]] if text else []
+            self.display.finished(name, "error", False, float(report.duration), notes)
 
     def pytest_unconfigure(self, config: Any) -> None:
         from harness.pytest_plugin import session_results
@@ -85,6 +107,7 @@ def run_parallel(
     keywords: Sequence[str] | None = None,
     scheme: str | None = None,
     timeout: float | None = None,
+    display: Any = None,
 ) -> tuple[list[CheckResult], list[CollectionError]]:
     """Check the cases under `paths` on pytest-xdist workers.
 
@@ -99,6 +122,7 @@ def run_parallel(
       timeout: the per-case time limit in seconds (None: no limit); each xdist worker checks
         its cases in a worker process of its own (harness/suite/worker.py) that is killed at the
         limit, as in the serial run, so no case can defeat it.
+      display: a `harness.cli.progress.Progress` told of each case as it ends, or None.
 
     Returns:
       (results in collection order, collection errors), as `run_suite` and `collect` give them.
@@ -115,10 +139,15 @@ def run_parallel(
             f"-n needs pytest and pytest-xdist ({exc}); install them: pip install pytest "
             'pytest-xdist (in a checkout: pip install -e ".[test]")'
         ) from None
-    collector = _Collector()
+    collector = _Collector(display)
     argv = pytest_args(paths, workers, keywords, scheme, timeout)
-    code = int(pytest.main(argv, plugins=[collector]))
+    # pytest's own terminal output (dots, "bringing up nodes", its summary) is kept back: the
+    # progress and the table are gradcheck's, as in a serial run. It is shown if pytest failed.
+    own = io.StringIO()
+    with contextlib.redirect_stdout(own):
+        code = int(pytest.main(argv, plugins=[collector]))
     if code not in _RAN:
+        sys.stderr.write(own.getvalue())
         raise UsageError(f"pytest-xdist run failed (pytest exit status {code}); see above")
     if not collector.results and not collector.errors:
         # Reachable though the caller found cases: pytest skips test modules and conftest.py.

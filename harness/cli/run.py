@@ -153,10 +153,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         cases, errors = collect_cases(runner, args.paths, args.keywords)
         if args.workers:
             from harness.cli.parallel import run_parallel
+            from harness.cli.progress import open_progress
 
-            results, errors = run_parallel(
-                args.paths or ["cases"], args.workers, args.keywords, args.scheme, timeout
-            )
+            with open_progress(len(cases), args.quiet) as display:
+                results, errors = run_parallel(
+                    args.paths or ["cases"],
+                    args.workers,
+                    args.keywords,
+                    args.scheme,
+                    timeout,
+                    display,
+                )
         else:
             results = _check_all(runner, cases, overrides, args.quiet)
         versions = runner.environment()

@@ -93,6 +93,9 @@ def test_gradcheck_run_n_keeps_the_case_whose_worker_crashed(tmp_path):
     # -n checks each case in a worker process of its xdist worker: os._exit ends only that.
     assert "ended the worker process: exit status 3" in dead["checks"][0]["message"]
     assert "2 passed, 2 failed" in run.stdout
+    # and the progress on stderr showed it as it ended, among the four cases
+    shown = [line.split()[1:3] for line in run.stderr.splitlines() if line.startswith("[")]
+    assert sorted(shown) == sorted([verdict, name] for name, verdict in EXPECTED.items())
 
 
 def test_pytest_gradcheck_results_keeps_the_case_whose_worker_crashed(tmp_path):

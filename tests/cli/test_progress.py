@@ -147,6 +147,23 @@ def test_off_a_terminal_each_case_is_one_plain_line_on_stderr(tmp_path):
     )
 
 
+def test_run_n_shows_each_case_as_a_serial_run_does_and_no_pytest_output(tmp_path):
+    run = _gradcheck(_project(tmp_path), "run", "-n", "2", "cases", "--report-dir", "out")
+    assert run.returncode == 1, run.stderr
+    # One plain line per case as its report reaches the controller (in the order they end)
+    assert sorted(_plain_lines(run.stderr)) == [
+        ("fail", "b/wrong"),
+        ("pass", "a/good"),
+        ("pass", "c/good"),
+    ]
+    counters = [LINE.match(line)[1] for line in run.stderr.splitlines() if LINE.match(line)]
+    assert counters == ["1", "2", "3"]
+    # pytest's and xdist's own terminal output stays out of gradcheck's
+    for theirs in ("bringing up nodes", "[100%]", "warnings summary", "passed in"):
+        assert theirs not in run.stdout + run.stderr
+    assert run.stdout.rstrip().splitlines()[-1].startswith("2 passed, 1 failed")
+
+
 def test_quiet_shows_only_the_cases_that_did_not_pass(tmp_path):
     run = _gradcheck(_project(tmp_path), "run", "cases", "-q", "--report-dir", "out")
     assert run.returncode == 1
