@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.judge import progress
 from harness.judge import tolerance as policy
 from harness.judge.entries import EntryJudgement
 
@@ -179,6 +180,7 @@ class Prober:
                 minus = s.move(u, -1.0)
                 f_minus = _value(self.fn())
                 s.restore()
+                progress.evaluated(2)  # so a slow fn's probes show an estimate
                 values.append((f_plus, f_minus))
                 halves.append((plus - minus) / 2.0)
         finally:
