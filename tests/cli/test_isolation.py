@@ -19,24 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
+from casefiles import case_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
-HEADER = """\
-import os, signal, sys, time
-import numpy as np
-import jax.numpy as jnp
-from harness import case
-
-
-def square_sum(x):
-    return float(np.sum(x**2))
-
-
-def square_sum_jax(x):
-    return jnp.sum(x**2)
-
-
+HEADER = case_file(
+    """\
 def good(name):
     case(name, fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),))
 
@@ -45,6 +33,7 @@ def wrong(name):
     case(name, fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),),
          grad=lambda x: 2.5 * x)
 """
+)
 
 
 def gradcheck(folder: Path, *argv: str, timeout: float = 240) -> subprocess.CompletedProcess:

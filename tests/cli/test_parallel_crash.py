@@ -10,26 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from casefiles import case_file
+
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ["-p", "no:gradcheck", "-p", "harness.pytest_plugin", "-p", "no:benchmark"]
 
-CASES = """\
-import os
-import time
-
-import numpy as np
-import jax.numpy as jnp
-from harness import case
-
-
-def square_sum(x):
-    return float(np.sum(x**2))
-
-
-def square_sum_jax(x):
-    return jnp.sum(x**2)
-
-
+CASES = case_file(
+    """\
 def dies(x):
     os._exit(3)
 
@@ -41,6 +28,7 @@ case("square/wrong", fn=square_sum, reference=square_sum_jax, args=(X.copy(),),
      grad=lambda x: 2.5 * x)
 case("square/b", fn=square_sum, reference=square_sum_jax, args=(X.copy(),))
 """
+)
 
 HANGS = """\
 import time
@@ -127,23 +115,8 @@ def test_gradcheck_run_n_keeps_the_time_limit(tmp_path):
     assert record["verdict"] == "error" and "stopped after 4 s" in record["message"]
 
 
-STUBBORN = """\
-import signal
-import time
-
-import numpy as np
-import jax.numpy as jnp
-from harness import case
-
-
-def square_sum(x):
-    return float(np.sum(x**2))
-
-
-def square_sum_jax(x):
-    return jnp.sum(x**2)
-
-
+STUBBORN = case_file(
+    """\
 def swallows_the_limit(x):
     end = time.time() + 90
     while time.time() < end:
@@ -168,6 +141,7 @@ case("b/swallows", fn=swallows_the_limit, reference=square_sum_jax, args=(X.copy
 case("c/cancels", fn=cancels_the_alarm, reference=square_sum_jax, args=(X.copy(),))
 case("d/good", fn=square_sum, reference=square_sum_jax, args=(X.copy(),))
 """
+)
 
 STUBBORN_EXPECTED = {"a/good": "pass", "b/swallows": "error", "c/cancels": "error",
                      "d/good": "pass"}  # fmt: skip

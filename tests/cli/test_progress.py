@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from casefiles import case_file
 
 from harness.cli import progress
 from harness.cli.main import main
@@ -27,26 +28,15 @@ from harness.cli.table import fitting_columns, results_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CASES = """\
-import numpy as np
-import jax.numpy as jnp
-from harness import case
-
-
-def square_sum(x):
-    return float(np.sum(x**2))
-
-
-def square_sum_jax(x):
-    return jnp.sum(x**2)
-
-
+CASES = case_file(
+    """\
 case("a/good", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),),
      grad=lambda x: 2.0 * x)
 case("b/wrong", fn=square_sum, reference=square_sum_jax, args=(np.array([3.0, 4.0]),),
      grad=lambda x: 2.5 * x)
 case("c/good", fn=square_sum, reference=square_sum_jax, args=(np.array([1.0, 2.0, 3.0]),))
 """
+)
 
 WARNS = """\
 import numpy as np
