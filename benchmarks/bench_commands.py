@@ -23,6 +23,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench_performance import machine  # noqa: E402  (the CPU model, as every bench reads it)
+
 from harness.files import write_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,16 +40,6 @@ def commands(out: str) -> dict[str, list[str]]:
         "gradcheck report": ["report", "-q", "--report-dir", f"{out}/report"],
         "gradcheck run --report": ["run", "-q", "--report", "--report-dir", f"{out}/both"],
     }
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def _load() -> str:
@@ -77,13 +69,14 @@ def main() -> None:
                 times.setdefault(label, []).append(time.perf_counter() - start)
             last = {label: round(t[-1], 2) for label, t in times.items()}
             print(f"round {round_number + 1}: {last}", flush=True)
+    cpu = machine()["cpu"]
     rows = [[label, statistics.median(t), min(t), max(t)] for label, t in times.items()]
     headers = ["command", "median s", "min s", "max s"]
     text = f"""# The commands a user types: wall time
 
 Written by `python3 benchmarks/bench_commands.py --rounds {options.rounds}` in one run: each
 command in a fresh process on the shipped suite (imports, collection and JAX's compiles
-included), the commands alternating round after round. CPU: {_cpu()}, {os.cpu_count()} cores.
+included), the commands alternating round after round. CPU: {cpu}, {os.cpu_count()} cores.
 Load average before: {before}; after: {_load()}.
 
 {tabulate(rows, headers=headers, tablefmt="github", floatfmt=".2f")}

@@ -427,16 +427,42 @@ class _ReportListener:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         state = self.config.stash[_STATE]
+        carried = reported_result(report)
+        if carried is not None:
+            state.results[report.nodeid] = carried
         for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                data, seconds = json.loads(value)
-                state.results[report.nodeid] = (data, seconds)
-            elif name == ERROR_PROPERTY:
+            if name == ERROR_PROPERTY:
                 state.errors.append(tuple(json.loads(value)))
                 state.duplicates.add(report.nodeid)
         if report.failed and report.nodeid not in state.results:
-            text = str(report.longrepr or "").strip().splitlines()
-            state.failed.setdefault(report.nodeid, text[-1] if text else report.outcome)
+            state.failed.setdefault(report.nodeid, failure_line(report))
+
+
+def reported_result(report: pytest.TestReport) -> tuple[dict, float] | None:
+    """The (CheckResult dict, seconds) a case item's report carries, or None.
+
+    Args:
+      report: a test report (from this process or from an xdist worker).
+
+    Returns:
+      The pair ``CheckResult.from_dict`` takes, or None.
+    """
+    for name, value in report.user_properties:
+        if name == RESULT_PROPERTY:
+            data, seconds = json.loads(value)
+            return data, seconds
+    return None
+
+
+def is_duplicate_report(report: pytest.TestReport) -> bool:
+    """The report is of a case declared twice (a collection error, not a case that ran)."""
+    return any(name == ERROR_PROPERTY for name, _ in report.user_properties)
+
+
+def failure_line(report: pytest.TestReport) -> str:
+    """The last line of a failed report's text (or its outcome)."""
+    text = str(report.longrepr or "").strip().splitlines()
+    return text[-1] if text else report.outcome
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -470,7 +496,7 @@ def merged_results(config: pytest.Config) -> tuple[list[CheckResult], list[Colle
         for nodeid in state.results
     ]
     ranked += [
-        (order[nodeid], _missing_result(config, nodeid, state.failed.get(nodeid)))
+        (order[nodeid], missing_result(config, nodeid, state.failed.get(nodeid)))
         for nodeid in state.expected
         if nodeid not in state.results and nodeid not in state.duplicates
     ]
@@ -479,8 +505,17 @@ def merged_results(config: pytest.Config) -> tuple[list[CheckResult], list[Colle
     return results, errors
 
 
-def _missing_result(config: pytest.Config, nodeid: str, why: str | None) -> CheckResult:
-    """The error result of a collected case that reported no result."""
+def missing_result(config: pytest.Config, nodeid: str, why: str | None) -> CheckResult:
+    """The error result of a collected case that reported no result.
+
+    Args:
+      config: the pytest config.
+      nodeid: the case item's node id.
+      why: the last line of its failed report, or None.
+
+    Returns:
+      A CheckResult with one ``error`` record.
+    """
     from harness.results import ERROR, CheckRecord, CheckResult
 
     file, _, name = nodeid.partition("::")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -78,22 +77,27 @@ class _Collector:
         self.results: list[CheckResult] = []
         self.errors: list[CollectionError] = []
         self.display = display
+        self.config: Any = None
+
+    def pytest_configure(self, config: Any) -> None:
+        self.config = config
 
     def pytest_runtest_logreport(self, report: Any) -> None:
-        from harness.pytest_plugin import RESULT_PROPERTY
+        from harness.pytest_plugin import (
+            failure_line,
+            is_duplicate_report,
+            missing_result,
+            reported_result,
+        )
 
-        if self.display is None or report.when != "call" and not report.failed:
-            return
-        for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                data, seconds = json.loads(value)
-                self.display.result(CheckResult.from_dict(data, seconds))
-                return
-        if report.failed:  # no result: a crashed worker or a duplicate case
-            text = str(report.longrepr or "").strip().splitlines()
-            name = report.nodeid.rpartition("::")[2]
-            notes = [text[-1]] if text else []
-            self.display.finished(name, "error", False, float(report.duration), notes)
+        if self.display is None or is_duplicate_report(report):
+            return  # a duplicate case is a collection error, listed after the run
+        # Every phase's report carries the item's user_properties: the call's is the case's.
+        carried = reported_result(report)
+        if carried is not None and report.when == "call":
+            self.display.result(CheckResult.from_dict(*carried))
+        elif carried is None and report.failed:  # the case ended its worker, or it crashed
+            self.display.result(missing_result(self.config, report.nodeid, failure_line(report)))
 
     def pytest_unconfigure(self, config: Any) -> None:
         from harness.pytest_plugin import session_results

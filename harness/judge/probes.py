@@ -102,6 +102,12 @@ class Space:
         self.saved = [a.copy() for a in self.arrays]
         self.point = np.concatenate([s.astype(np.float64).ravel() for s in self.saved])
 
+    def mask(self, which: int) -> np.ndarray:
+        """True on the joint coordinates of argument number ``which``."""
+        mask = np.zeros(int(self.bounds[-1]), dtype=bool)
+        mask[self.bounds[which] : self.bounds[which + 1]] = True
+        return mask
+
     def locate(self, flat: int) -> tuple[int, tuple[int, ...]]:
         """(argument number within the space, multi-index) of a joint coordinate."""
         which = int(np.searchsorted(self.bounds, flat, side="right") - 1)
@@ -137,6 +143,15 @@ class Reading:
     def disagrees(self) -> bool:
         """True when the residual is beyond the tolerance (or not finite)."""
         return not self.finite or not abs(self.residual) <= self.tolerance
+
+    @property
+    def ratio(self) -> float:
+        """|residual| / tolerance (infinite when not finite, or beyond a zero tolerance)."""
+        if not self.finite:
+            return float("inf")
+        if self.tolerance > 0:
+            return abs(self.residual) / self.tolerance
+        return 0.0 if self.residual == 0 else float("inf")
 
 
 class Prober:
@@ -281,11 +296,8 @@ def probe(
     outcome = ProbeOutcome(agreed, readings, evaluations, {}, {}, {})
     if agreed:
         return outcome
-    masks = []
     for which in range(len(space.arrays)):
-        mask = np.zeros(n, dtype=bool)
-        mask[space.bounds[which] : space.bounds[which + 1]] = True
-        masks.append(mask)
+        mask = space.mask(which)
         if len(space.arrays) == 1:
             block = readings
         else:
@@ -301,12 +313,10 @@ def probe(
         outcome.evaluations += judged[1].evaluations
         if judged[1].failed.any() or judged[1].non_finite is not None or which in outcome.more:
             continue
-        rest = masks[which].copy()
-        for index in entries:
-            rest[
-                int(space.bounds[which])
-                + int(np.ravel_multi_index(index, space.arrays[which].shape))
-            ] = False
+        rest = space.mask(which)
+        shape = space.arrays[which].shape
+        start = int(space.bounds[which])
+        rest[[start + int(np.ravel_multi_index(index, shape)) for index in entries]] = False
         fresh = np.asarray(rademacher(n, k, int(seed), CONFIRM_STREAM)) * rest
         outcome.confirmed[which] = prober.read(fresh)
         outcome.evaluations += 2 * k
@@ -362,9 +372,7 @@ def _bisect(prober: Prober, v: np.ndarray, reading: Reading) -> tuple[list[int],
       (flat coordinates found, evaluations spent).
     """
     support = np.flatnonzero(v)
-    heap: list[tuple[float, int, np.ndarray]] = [
-        (-abs(reading.residual) / reading.tolerance, 0, support)
-    ]
+    heap: list[tuple[float, int, np.ndarray]] = [(-reading.ratio, 0, support)]
     found: list[int] = []
     spent, counter = 0, 1
     while heap and len(found) < MAX_LEAVES and spent < MAX_BISECTION_EVALUATIONS:
@@ -381,17 +389,8 @@ def _bisect(prober: Prober, v: np.ndarray, reading: Reading) -> tuple[list[int],
         parts = [(half, part) for half, part in zip(halves, readings, strict=True)]
         followed = [(half, part) for half, part in parts if part.disagrees]
         if not followed:
-            followed = [max(parts, key=lambda hp: _ratio(hp[1]))]
+            followed = [max(parts, key=lambda hp: hp[1].ratio)]
         for half, part in followed:
-            heapq.heappush(heap, (-_ratio(part), counter, half))
+            heapq.heappush(heap, (-part.ratio, counter, half))
             counter += 1
     return found, spent
-
-
-def _ratio(reading: Reading) -> float:
-    """|residual| / tolerance (infinite when not finite, or beyond a zero tolerance)."""
-    if not reading.finite:
-        return float("inf")
-    if reading.tolerance > 0:
-        return abs(reading.residual) / reading.tolerance
-    return 0.0 if reading.residual == 0 else float("inf")

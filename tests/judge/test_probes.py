@@ -324,17 +324,14 @@ def test_only_the_argument_whose_disagreement_is_untraced_gets_every_entry_check
         assert probed[name].details["mode"] == "probe" and "full_check" not in probed[name].details
 
 
-def test_the_probes_report_their_evaluations_so_a_long_step_can_be_estimated():
+def test_the_probes_report_their_evaluations_so_a_long_step_can_be_estimated(monkeypatch):
     from harness.judge import progress
 
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)  # every count, not every 0.25 s
     args = _small_net()
     seen: list[dict] = []
     with progress.watching(seen.append):
-        progress.INTERVAL, interval = 0.0, progress.INTERVAL  # every count, not every 0.25 s
-        try:
-            check(scratch.two_layer_loss, oracle.two_layer_loss, *args, mode="probe", probes=6)
-        finally:
-            progress.INTERVAL = interval
+        check(scratch.two_layer_loss, oracle.two_layer_loss, *args, mode="probe", probes=6)
     frames = [f for f in seen if f["check"] == "numerical"]
     assert frames[0]["done"] == 0 and frames[0]["total"] == 2 * 6
     assert [f["done"] for f in frames[1:]] == list(range(2, 13, 2))
